@@ -1,0 +1,1 @@
+"""Business rules of Distro. Imports no Reflex and no FastAPI."""

@@ -1,0 +1,491 @@
+"""Placing, validating, confirming and cancelling orders.
+
+`place_order` does the work inside the caller's transaction (imports place many orders in
+one). `submit_order` is what pages and the API call: it owns the transaction, retries
+deadlocks and serialisation failures, and resolves idempotency-key races.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import Session, col, select
+
+from distro.backbone import inventory
+from distro.backbone.actors import Actor
+from distro.backbone.catalog import products_by_sku, retail_prices, tier_prices
+from distro.backbone.errors import (
+    CreditLimitExceededError,
+    IdempotencyConflictError,
+    InvalidTransitionError,
+    NotFoundError,
+    ValidationError,
+)
+from distro.backbone.events import record_event
+from distro.backbone.models import (
+    Channel,
+    Customer,
+    Dealer,
+    Delivery,
+    DeliveryStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+"""Attempts at one submit when PostgreSQL reports a deadlock or a serialisation failure."""
+
+OPEN_STATUSES = (
+    OrderStatus.CREDIT_HOLD,
+    OrderStatus.CONFIRMED,
+    OrderStatus.PLANNED,
+    OrderStatus.OUT_FOR_DELIVERY,
+)
+"""Statuses whose order total counts towards the dealer's exposure."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    """One requested line: a SKU and a quantity in the product's unit."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    """A validated line with the server's price."""
+
+    product: Product
+    quantity: int
+    unit_price_cents: int
+
+    @property
+    def line_total_cents(self) -> int:
+        """Quantity times unit price, in cents."""
+        return self.quantity * self.unit_price_cents
+
+
+def request_fingerprint(
+    *,
+    dealer_id: int | None,
+    customer_id: int | None,
+    lines: Sequence[LineRequest],
+    delivery_day: date,
+    window: tuple[int, int] | None,
+    note: str,
+) -> str:
+    """Return a SHA-256 of the request, so a reused idempotency key can be compared."""
+    body = {
+        "dealer_id": dealer_id,
+        "customer_id": customer_id,
+        "lines": [[line.sku.strip().upper(), line.quantity] for line in lines],
+        "delivery_day": delivery_day.isoformat(),
+        "window": list(window) if window else None,
+        "note": note,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def merge_lines(lines: Sequence[LineRequest]) -> dict[str, int]:
+    """Sum quantities of lines that name the same SKU, keeping first-seen order.
+
+    Raises:
+        ValidationError: when there are no lines or a quantity is not a positive integer.
+    """
+    if not lines:
+        raise ValidationError("The order has no lines. Add at least one SKU and quantity.")
+
+    merged: dict[str, int] = {}
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        sku = line.sku.strip().upper()
+        if not sku:
+            problems.append({"line": number, "rule": "sku", "message": f"line {number}: SKU is empty"})
+            continue
+        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity <= 0:
+            problems.append(
+                {
+                    "line": number,
+                    "sku": sku,
+                    "rule": "quantity",
+                    "message": f"{sku}: quantity {line.quantity!r} must be a whole number above 0",
+                }
+            )
+            continue
+        merged[sku] = merged.get(sku, 0) + line.quantity
+
+    if problems:
+        raise ValidationError("; ".join(p["message"] for p in problems), lines=problems)
+    return merged
+
+
+def price_lines(session: Session, merged: dict[str, int], prices_for: dict[int, int] | None, tier_id: int | None) -> list[PricedLine]:
+    """Validate SKUs, minimum quantities and pack multiples, and attach server prices.
+
+    Args:
+        session: Open session.
+        merged: SKU -> total quantity.
+        prices_for: Prices keyed by product id when already known (consumer prices), else None.
+        tier_id: The dealer's tier when `prices_for` is None.
+
+    Raises:
+        ValidationError: listing every line that breaks a rule, with the numbers.
+    """
+    products = products_by_sku(session, merged)
+    known = [p for p in products.values() if p.active]
+    if prices_for is None:
+        prices = tier_prices(session, tier_id or 0, [p.id for p in known])
+    else:
+        prices = prices_for
+
+    problems = []
+    priced = []
+    for sku, quantity in merged.items():
+        product = products.get(sku)
+        if product is None or not product.active:
+            problems.append({"sku": sku, "rule": "unknown_sku", "message": f"{sku}: no such product in the catalog"})
+            continue
+        if product.id not in prices:
+            problems.append({"sku": sku, "rule": "no_price", "message": f"{sku}: not sold at this price tier"})
+            continue
+        if quantity < product.min_order_qty:
+            problems.append(
+                {
+                    "sku": sku,
+                    "rule": "min_order_qty",
+                    "minimum": product.min_order_qty,
+                    "requested": quantity,
+                    "message": f"{sku}: minimum order is {product.min_order_qty}, {quantity} requested",
+                }
+            )
+            continue
+        if quantity % product.pack_size:
+            lower = quantity - quantity % product.pack_size
+            upper = lower + product.pack_size
+            problems.append(
+                {
+                    "sku": sku,
+                    "rule": "pack_size",
+                    "pack_size": product.pack_size,
+                    "requested": quantity,
+                    "message": (
+                        f"{sku}: sold in packs of {product.pack_size}, {quantity} requested; "
+                        f"order {upper}" + (f" or {lower}" if lower >= product.min_order_qty else "")
+                    ),
+                }
+            )
+            continue
+        priced.append(PricedLine(product, quantity, prices[product.id]))
+
+    if problems:
+        raise ValidationError("; ".join(p["message"] for p in problems), lines=problems)
+    return priced
+
+
+def place_order(
+    session: Session,
+    actor: Actor,
+    *,
+    lines: Sequence[LineRequest],
+    dealer_id: int | None = None,
+    customer_id: int | None = None,
+    delivery_day: date,
+    window: tuple[int, int] | None = None,
+    idempotency_key: str | None = None,
+    note: str = "",
+    entered_by: str = "",
+    allow_credit_hold: bool = False,
+) -> Order:
+    """Validate and place an order inside the caller's transaction.
+
+    Locks the dealer row, then the stock rows in product-id order; reserves stock, raises
+    the dealer's open-order exposure, writes the order, its lines and the `order_placed`
+    event, and, once confirmed, creates its delivery stop. The caller commits.
+
+    Args:
+        session: Open session; nothing is committed here.
+        actor: Who submits; recorded on the event.
+        lines: Requested SKUs and quantities; lines with the same SKU are summed.
+        dealer_id: The ordering dealer (dealer channel).
+        customer_id: The ordering customer (customer channel); served by their dealer's stock.
+        delivery_day: The day the order should be delivered.
+        window: Delivery window in minutes after midnight; default the dealer's receiving hours.
+        idempotency_key: Makes a retried submit with the same body return the same order.
+        note: Free text from the person ordering.
+        entered_by: Username of operations staff who typed the order for the dealer.
+        allow_credit_hold: Put an order over the credit limit on hold instead of rejecting it.
+
+    Raises:
+        ValidationError: bad lines, window or party; every problem is listed in `details`.
+        InsufficientStockError: a line exceeds the available stock at the fulfilling location.
+        CreditLimitExceededError: the order would take the dealer over its credit limit.
+        IdempotencyConflictError: the key was used before with a different body.
+        NotFoundError: the dealer or customer does not exist.
+    """
+    if (dealer_id is None) == (customer_id is None):
+        raise ValidationError("An order needs exactly one of dealer_id or customer_id.")
+    if window is not None:
+        start, end = window
+        if not (0 <= start < end <= 24 * 60):
+            raise ValidationError(
+                f"Delivery window {start}-{end} is invalid; give start before end, in minutes 0-1440.",
+                window=list(window),
+            )
+
+    fingerprint = request_fingerprint(
+        dealer_id=dealer_id,
+        customer_id=customer_id,
+        lines=lines,
+        delivery_day=delivery_day,
+        window=window,
+        note=note,
+    )
+    if idempotency_key:
+        existing = find_by_idempotency_key(session, idempotency_key)
+        if existing is not None:
+            return _same_request_or_raise(existing, fingerprint, idempotency_key)
+
+    merged = merge_lines(lines)
+
+    customer = None
+    if customer_id is not None:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFoundError(f"Customer {customer_id} not found", customer_id=customer_id)
+        if customer.dealer_id is None:
+            raise ValidationError("No dealer serves this customer's area yet.", customer_id=customer_id)
+        dealer_id = customer.dealer_id
+
+    dealer = session.exec(select(Dealer).where(Dealer.id == dealer_id).with_for_update()).first()
+    if dealer is None or not dealer.active:
+        raise NotFoundError(f"Dealer {dealer_id} not found", dealer_id=dealer_id)
+
+    if customer is None:
+        priced = price_lines(session, merged, None, dealer.tier_id)
+        warehouse_id = dealer.warehouse_id
+    else:
+        products = products_by_sku(session, merged)
+        priced = price_lines(session, merged, retail_prices(session, [p.id for p in products.values()]), None)
+        if dealer.stock_location_id is None:
+            raise ValidationError(f"Dealer {dealer.code} holds no stock for customer orders.", dealer_id=dealer.id)
+        warehouse_id = dealer.stock_location_id
+
+    total = sum(line.line_total_cents for line in priced)
+    status = OrderStatus.CONFIRMED
+    if customer is None:
+        exposure = dealer.unpaid_cents + dealer.open_orders_cents
+        if exposure + total > dealer.credit_limit_cents:
+            if not allow_credit_hold:
+                available_credit = max(dealer.credit_limit_cents - exposure, 0)
+                raise CreditLimitExceededError(
+                    f"Order total {total / 100:.2f} exceeds the available credit "
+                    f"{available_credit / 100:.2f} of dealer {dealer.code} "
+                    f"(limit {dealer.credit_limit_cents / 100:.2f}, exposure {exposure / 100:.2f}). "
+                    "Reduce the order or ask operations for a credit hold.",
+                    dealer_id=dealer.id,
+                    order_total_cents=total,
+                    exposure_cents=exposure,
+                    credit_limit_cents=dealer.credit_limit_cents,
+                    available_cents=available_credit,
+                )
+            status = OrderStatus.CREDIT_HOLD
+
+    inventory.reserve(
+        session,
+        warehouse_id,
+        {line.product.id: line.quantity for line in priced},
+        {line.product.id: line.product for line in priced},
+    )
+    if customer is None:
+        dealer.open_orders_cents += total
+        session.add(dealer)
+
+    if window is None:
+        window = (dealer.receiving_open_min, dealer.receiving_close_min)
+    order = Order(
+        number="",
+        channel=Channel.CUSTOMER if customer else Channel.DEALER,
+        status=status,
+        dealer_id=dealer.id,
+        customer_id=customer.id if customer else None,
+        warehouse_id=warehouse_id,
+        total_cents=total,
+        weight_kg=round(sum(line.product.weight_kg * line.quantity for line in priced), 3),
+        units=sum(line.quantity for line in priced),
+        delivery_day=delivery_day,
+        window_start_min=window[0],
+        window_end_min=window[1],
+        idempotency_key=idempotency_key or None,
+        request_hash=fingerprint,
+        entered_by=entered_by,
+        note=note,
+    )
+    session.add(order)
+    session.flush()
+    order.number = f"SO-{order.id:07d}"
+    for line in priced:
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=line.product.id,
+                quantity=line.quantity,
+                unit_price_cents=line.unit_price_cents,
+                line_total_cents=line.line_total_cents,
+            )
+        )
+
+    record_event(
+        session,
+        actor,
+        "order",
+        order.id,
+        "order_placed",
+        to_state=status,
+        order_id=order.id,
+        payload={
+            "number": order.number,
+            "total_cents": total,
+            "lines": [[line.product.sku, line.quantity] for line in priced],
+            "entered_by": entered_by,
+        },
+    )
+
+    if status == OrderStatus.CONFIRMED:
+        from distro.backbone.fulfillment import enqueue_order
+
+        enqueue_order(session, actor, order, dealer, customer)
+    return order
+
+
+def find_by_idempotency_key(session: Session, key: str) -> Order | None:
+    """Return the order placed with `key`, if any."""
+    return session.exec(select(Order).where(Order.idempotency_key == key)).first()
+
+
+def _same_request_or_raise(existing: Order, fingerprint: str, key: str) -> Order:
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflictError(
+            f"Idempotency key {key!r} was already used for order {existing.number} with a "
+            "different request. Use a new key for a new order.",
+            order_number=existing.number,
+        )
+    return existing
+
+
+def _is_retryable(error: DBAPIError) -> bool:
+    """Whether PostgreSQL reported a deadlock or a serialisation failure (SQLSTATE 40P01/40001)."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate in {"40P01", "40001"}
+
+
+def submit_order(engine: Engine, actor: Actor, **request) -> Order:
+    """Place an order in its own transaction, retrying deadlocks and resolving key races.
+
+    Takes the keyword arguments of `place_order`. Returns the committed order, which for a
+    repeated idempotency key with the same body is the order placed the first time.
+    """
+    key = request.get("idempotency_key")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                order = place_order(session, actor, **request)
+                session.commit()
+                return order
+        except IntegrityError:
+            if not key:
+                raise
+            # Another submit with the same key committed first; return its order.
+            with Session(engine, expire_on_commit=False) as session:
+                existing = find_by_idempotency_key(session, key)
+            if existing is None:
+                raise
+            fingerprint = request_fingerprint(
+                dealer_id=request.get("dealer_id"),
+                customer_id=request.get("customer_id"),
+                lines=request["lines"],
+                delivery_day=request["delivery_day"],
+                window=request.get("window"),
+                note=request.get("note", ""),
+            )
+            return _same_request_or_raise(existing, fingerprint, key)
+        except DBAPIError as error:
+            if not _is_retryable(error) or attempt == MAX_ATTEMPTS:
+                raise
+            logger.warning(
+                "Order submit by %s hit %s; retrying (attempt %d of %d)",
+                actor.username,
+                getattr(error.orig, "sqlstate", "?"),
+                attempt,
+                MAX_ATTEMPTS,
+            )
+            time.sleep(0.005 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def cancel_order(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
+    """Cancel an order that has not left the depot, releasing its stock and exposure.
+
+    Raises:
+        NotFoundError: no such order.
+        InvalidTransitionError: the order is already out for delivery or finished.
+        ValidationError: no reason given.
+    """
+    if not reason.strip():
+        raise ValidationError("A cancellation needs a reason; say why the order is cancelled.")
+
+    order = session.exec(select(Order).where(Order.id == order_id)).first()
+    if order is None:
+        raise NotFoundError(f"Order {order_id} not found", order_id=order_id)
+    if order.dealer_id is not None:
+        # Lock order: dealer, then stock, as in place_order.
+        session.exec(select(Dealer).where(Dealer.id == order.dealer_id).with_for_update()).first()
+    order = session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
+    if order.status not in (OrderStatus.CREDIT_HOLD, OrderStatus.CONFIRMED, OrderStatus.PLANNED):
+        raise InvalidTransitionError(
+            f"Order {order.number} is {order.status} and can no longer be cancelled.",
+            order_id=order.id,
+            status=order.status,
+        )
+
+    lines = list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)))
+    inventory.release(session, order.warehouse_id, {line.product_id: line.quantity for line in lines})
+    if order.channel == Channel.DEALER and order.dealer_id is not None:
+        dealer = session.get(Dealer, order.dealer_id)
+        dealer.open_orders_cents -= order.total_cents
+        session.add(dealer)
+
+    deliveries = session.exec(
+        select(Delivery).where(Delivery.order_id == order.id).order_by(col(Delivery.id))
+    )
+    for delivery in deliveries:
+        if delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.ASSIGNED):
+            record_event(
+                session, actor, "delivery", delivery.id, "delivery_cancelled",
+                from_state=delivery.status, to_state=DeliveryStatus.CANCELLED,
+                order_id=order.id, payload={"reason": reason},
+            )
+            delivery.status = DeliveryStatus.CANCELLED
+            delivery.route_id = None
+            session.add(delivery)
+
+    record_event(
+        session, actor, "order", order.id, "order_cancelled",
+        from_state=order.status, to_state=OrderStatus.CANCELLED, order_id=order.id,
+        payload={"reason": reason},
+    )
+    order.status = OrderStatus.CANCELLED
+    session.add(order)
+    return order
