@@ -19,6 +19,15 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file, which SQLite itself will not do."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for `url` with the options Distro relies on.
 
@@ -26,9 +35,7 @@ def make_engine(url: str) -> Engine:
     can share the file. PostgreSQL gets pre-ping so that a restarted server is noticed.
     """
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_folder(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -84,6 +91,7 @@ def upgrade_database(url: str | None = None) -> None:
     from alembic import command
 
     url = url or get_settings().database_url
+    ensure_sqlite_folder(url)
     logger.info("Applying migrations to %s", mask_url(url))
     command.upgrade(alembic_config(url), "head")
 

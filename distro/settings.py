@@ -66,6 +66,9 @@ class Settings:
     plan_time_limit: float
     """DISTRO_PLAN_TIME_LIMIT: seconds the planner may search for one board plan."""
 
+    max_stops_per_route: int
+    """DISTRO_MAX_STOPS_PER_ROUTE: most stops the planner puts on one route; 0 means no limit."""
+
     timezone: str
     """DISTRO_TIMEZONE: IANA time zone of the network, used for delivery days and time windows."""
 
@@ -85,7 +88,7 @@ class Settings:
     """DISTRO_COST_PER_RIDER_HOUR: cost of one rider hour on a route, in currency units (KPIs)."""
 
     cost_per_vehicle_day: float
-    """DISTRO_COST_PER_VEHICLE_DAY: fixed cost of a vehicle used on a day, in currency units (KPIs)."""
+    """DISTRO_COST_PER_VEHICLE_DAY: fixed cost of a vehicle used on a day, in currency units."""
 
     payment_terms_days: int
     """DISTRO_PAYMENT_TERMS_DAYS: days after delivery until a dealer's invoice is due (KPIs)."""
@@ -107,10 +110,10 @@ class Settings:
     """DISTRO_SIGNIN_MAX_FAILURES_PER_ACCOUNT: failed attempts on one username per window."""
 
     signin_max_failures_per_address: int
-    """DISTRO_SIGNIN_MAX_FAILURES_PER_ADDRESS: failed attempts from one client address per window."""
+    """DISTRO_SIGNIN_MAX_FAILURES_PER_ADDRESS: failed attempts from one client IP per window."""
 
     argon2_time_cost: int
-    """DISTRO_ARGON2_TIME_COST: Argon2id iterations; stored hashes with other values are rehashed."""
+    """DISTRO_ARGON2_TIME_COST: Argon2id iterations; other stored values are rehashed at sign-in."""
 
     argon2_memory_kib: int
     """DISTRO_ARGON2_MEMORY_KIB: Argon2id memory in KiB per hash."""
@@ -119,13 +122,39 @@ class Settings:
     """DISTRO_ARGON2_PARALLELISM: Argon2id lanes per hash."""
 
     cors_origins: tuple[str, ...]
-    """DISTRO_CORS_ORIGINS: comma-separated origins allowed to call the app; "*" allows any (not in prod)."""
+    """DISTRO_CORS_ORIGINS: comma-separated origins that may call the app; prod refuses "*"."""
 
     private_dir: Path
-    """DISTRO_PRIVATE_DIR: folder for uploaded files that no static route serves (proof of delivery)."""
+    """DISTRO_PRIVATE_DIR: folder for uploads that no static route serves (proof of delivery)."""
 
     proof_max_bytes: int
     """DISTRO_PROOF_MAX_BYTES: largest accepted proof-of-delivery upload, in bytes."""
+
+    proof_max_pixels: int
+    """DISTRO_PROOF_MAX_PIXELS: largest accepted proof image, in pixels (width x height)."""
+
+    proof_required: tuple[str, ...]
+    """DISTRO_PROOF_REQUIRED: default proof of delivery, comma-separated from "signature",
+    "photo" and "code"; a stop's own policy overrides it."""
+
+    code_secret: str
+    """DISTRO_CODE_SECRET: server secret from which confirmation codes are derived."""
+
+    code_max_tries: int
+    """DISTRO_CODE_MAX_TRIES: wrong confirmation codes after which the code locks."""
+
+    pod_max_distance_m: int
+    """DISTRO_POD_MAX_DISTANCE_M: metres from the stop beyond which a completion is flagged."""
+
+    position_interval_s: int
+    """DISTRO_POSITION_INTERVAL_S: seconds between the positions a rider's device sends."""
+
+    rider_idle_min: int
+    """DISTRO_RIDER_IDLE_MIN: minutes without a position or update after which a rider is idle."""
+
+    off_route_m: int
+    """DISTRO_OFF_ROUTE_M: metres from every remaining stop and the depot beyond which a rider
+    is off route."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -148,6 +177,7 @@ def get_settings() -> Settings:
         road_factor=_env_float("DISTRO_ROAD_FACTOR", 1.3),
         speed_kmh=_env_float("DISTRO_SPEED_KMH", 30.0),
         plan_time_limit=_env_float("DISTRO_PLAN_TIME_LIMIT", 10.0),
+        max_stops_per_route=_env_int("DISTRO_MAX_STOPS_PER_ROUTE", 0),
         timezone=os.environ.get("DISTRO_TIMEZONE", "UTC"),
         api_base_url=os.environ.get("DISTRO_API_URL", "http://localhost:8000"),
         redis_url=os.environ.get("DISTRO_REDIS_URL", ""),
@@ -168,6 +198,14 @@ def get_settings() -> Settings:
         cors_origins=_env_list("DISTRO_CORS_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000"),
         private_dir=Path(os.environ.get("DISTRO_PRIVATE_DIR") or REPO_ROOT / "data" / "private"),
         proof_max_bytes=_env_int("DISTRO_PROOF_MAX_BYTES", 8 * 1024 * 1024),
+        proof_max_pixels=_env_int("DISTRO_PROOF_MAX_PIXELS", 40_000_000),
+        proof_required=_env_list("DISTRO_PROOF_REQUIRED", "signature"),
+        code_secret=os.environ.get("DISTRO_CODE_SECRET", "dev-only-confirmation-code-secret"),
+        code_max_tries=_env_int("DISTRO_CODE_MAX_TRIES", 5),
+        pod_max_distance_m=_env_int("DISTRO_POD_MAX_DISTANCE_M", 300),
+        position_interval_s=_env_int("DISTRO_POSITION_INTERVAL_S", 20),
+        rider_idle_min=_env_int("DISTRO_RIDER_IDLE_MIN", 20),
+        off_route_m=_env_int("DISTRO_OFF_ROUTE_M", 3000),
     )
 
 
@@ -176,11 +214,16 @@ def reset_settings() -> None:
     get_settings.cache_clear()
 
 
-PLACEHOLDER_PASSWORDS = frozenset({"changeme", "change-me", "password", "secret", "placeholder", "example", "postgres"})
+PLACEHOLDER_PASSWORDS = frozenset(
+    {"changeme", "change-me", "password", "secret", "placeholder", "example", "postgres"}
+)
 """Database passwords that production refuses because they are defaults or examples."""
 
 
-def production_problems(settings: Settings, cors_origins: tuple[str, ...] | list[str] | None = None) -> list[str]:
+Origins = tuple[str, ...] | list[str] | None
+
+
+def production_problems(settings: Settings, cors_origins: Origins = None) -> list[str]:
     """Return what makes `settings` unsafe for DISTRO_ENV=prod; empty when nothing does or in dev.
 
     Args:
@@ -193,18 +236,28 @@ def production_problems(settings: Settings, cors_origins: tuple[str, ...] | list
     problems = []
     origins = tuple(cors_origins if cors_origins is not None else settings.cors_origins)
     if not origins:
-        problems.append("DISTRO_CORS_ORIGINS is empty; set it to the site's origin, such as https://ops.example.com.")
+        problems.append(
+            "DISTRO_CORS_ORIGINS is empty; set it to the site's origin, such as https://ops.example.com."
+        )
     if "*" in origins:
-        problems.append("DISTRO_CORS_ORIGINS (or REFLEX_CORS_ALLOWED_ORIGINS) allows every origin ('*'); list the site's origins.")
+        problems.append(
+            "DISTRO_CORS_ORIGINS (or REFLEX_CORS_ALLOWED_ORIGINS) allows every origin ('*'); "
+            "list the site's origins."
+        )
     from sqlalchemy.engine import make_url
 
     password = make_url(settings.database_url).password
     if password is not None and (password.lower() in PLACEHOLDER_PASSWORDS or len(password) < 12):
-        problems.append("The password in DISTRO_DATABASE_URL is a placeholder or shorter than 12 characters; use a real secret.")
+        problems.append(
+            "The password in DISTRO_DATABASE_URL is a placeholder or shorter than 12 characters; "
+            "use a real secret."
+        )
+    if settings.code_secret == "dev-only-confirmation-code-secret" or len(settings.code_secret) < 24:
+        problems.append("DISTRO_CODE_SECRET is the development default or shorter than 24 characters; set a random secret.")
     return problems
 
 
-def check_production_settings(settings: Settings, cors_origins: tuple[str, ...] | list[str] | None = None) -> None:
+def check_production_settings(settings: Settings, cors_origins: Origins = None) -> None:
     """Raise RuntimeError listing every problem `production_problems` finds."""
     problems = production_problems(settings, cors_origins)
     if problems:

@@ -49,7 +49,7 @@ def postgres_server() -> str:
         with engine.connect() as connection:
             connection.execute(text("select 1"))
         engine.dispose()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         message = f"PostgreSQL not reachable at {url}: {error}. Set DISTRO_TEST_POSTGRES_URL."
         if os.environ.get("CI"):
             pytest.fail(message)
@@ -106,7 +106,9 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 
 @pytest.fixture(autouse=True)
-def fail_on_logged_error(caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> Iterator[None]:
+def fail_on_logged_error(
+    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Iterator[None]:
     """Fail a test that logged an ERROR it did not declare with `@pytest.mark.allow_error_log`."""
     caplog.set_level(logging.WARNING)
     yield
@@ -115,3 +117,22 @@ def fail_on_logged_error(caplog: pytest.LogCaptureFixture, request: pytest.Fixtu
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     if errors:
         pytest.fail("unexpected ERROR log: " + "; ".join(r.getMessage() for r in errors))
+
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say at the start whether the browser tests can run."""
+    if CHROMIUM_PATH.exists():
+        return f"browser tests: Chromium at {CHROMIUM_PATH}"
+    return f"browser tests: SKIPPED, no Chromium at {CHROMIUM_PATH} (apt-get install chromium)"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Repeat at the end, plainly, that browser tests were skipped when Chromium is missing."""
+    if not CHROMIUM_PATH.exists():
+        terminalreporter.write_line(
+            f"Browser tests were SKIPPED: no Chromium at {CHROMIUM_PATH}; "
+            "install it with `apt-get install chromium`."
+        )

@@ -30,6 +30,28 @@ def tier_prices(session: Session, tier_id: int, product_ids: Iterable[int]) -> d
     return {price.product_id: price.unit_price_cents for price in session.exec(statement)}
 
 
+def priced_products(
+    session: Session, skus: Iterable[str], tier_id: int
+) -> dict[str, tuple[Product, int | None]]:
+    """Return the products whose SKU is in `skus` with their unit price in tier `tier_id`.
+
+    One query; the price is None for a product the tier does not sell. Missing SKUs are
+    absent from the result.
+    """
+    wanted = sorted({sku.strip().upper() for sku in skus})
+    if not wanted:
+        return {}
+    statement = (
+        select(Product, TierPrice.unit_price_cents)
+        .outerjoin(
+            TierPrice,
+            (col(TierPrice.product_id) == col(Product.id)) & (TierPrice.tier_id == tier_id),
+        )
+        .where(col(Product.sku).in_(wanted))
+    )
+    return {product.sku: (product, price) for product, price in session.exec(statement)}
+
+
 def retail_prices(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
     """Return consumer prices in cents: the highest tier price of each product.
 

@@ -107,3 +107,24 @@ class RateLimitedError(DistroError):
 
     code = "RATE_LIMITED"
     http_status = 429
+
+
+class ProofRequiredError(DistroError):
+    """A delivery cannot be completed because proof that its policy requires is missing."""
+
+    code = "PROOF_REQUIRED"
+    http_status = 409
+
+
+class ConfirmationCodeError(DistroError):
+    """A confirmation code was wrong or is locked after too many wrong tries."""
+
+    code = "CONFIRMATION_CODE_INVALID"
+    http_status = 409
+
+
+class UploadRejectedError(ValidationError):
+    """An uploaded proof file is empty, too large, not an accepted image, or badly named."""
+
+    code = "UPLOAD_REJECTED"
+    http_status = 422

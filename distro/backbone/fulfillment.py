@@ -110,6 +110,7 @@ class BoardRoute:
     distance_m: int
     duration_s: int
     path: list[tuple[float, float]]
+    locked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +343,7 @@ def board_snapshot(session: Session, day: date, depot_id: int) -> BoardSnapshot:
                 distance_m=route.distance_m,
                 duration_s=route.duration_s,
                 path=path,
+                locked=route.locked,
             )
         )
 
@@ -408,7 +410,11 @@ def _planning_input(session: Session, day: date, depot_id: int) -> _PlanningInpu
     if depot is None:
         raise NotFoundError(f"Depot {depot_id} not found", depot_id=depot_id)
 
-    published = select(Route.id).where(Route.status == RouteStatus.PUBLISHED)
+    # Locked draft routes are kept as they are, like published ones.
+    kept_routes = select(Route.id).where(
+        (Route.status == RouteStatus.PUBLISHED)
+        | ((Route.status == RouteStatus.DRAFT) & (col(Route.locked).is_(True)))
+    )
     deliveries = list(
         session.exec(
             select(Delivery)
@@ -416,14 +422,16 @@ def _planning_input(session: Session, day: date, depot_id: int) -> _PlanningInpu
                 Delivery.day == day,
                 Delivery.depot_id == depot_id,
                 Delivery.status == DeliveryStatus.PENDING,
-                (col(Delivery.route_id).is_(None)) | (col(Delivery.route_id).not_in(published)),
+                (col(Delivery.route_id).is_(None)) | (col(Delivery.route_id).not_in(kept_routes)),
             )
             .order_by(col(Delivery.id))
         )
     )
 
     busy_shifts = select(Route.shift_id).where(
-        Route.status == RouteStatus.PUBLISHED, col(Route.shift_id).is_not(None)
+        (Route.status == RouteStatus.PUBLISHED)
+        | ((Route.status == RouteStatus.DRAFT) & (col(Route.locked).is_(True))),
+        col(Route.shift_id).is_not(None),
     )
     shifts = list(
         session.exec(
@@ -453,6 +461,7 @@ def build_problem(depot: Warehouse, deliveries: list[Delivery], shifts: list[tup
         dtype=float,
     )
     distance, duration = matrix_provider().matrices(points)
+    max_stops = get_settings().max_stops_per_route or None
 
     stops = tuple(
         RoutingStop(
@@ -474,6 +483,9 @@ def build_problem(depot: Warehouse, deliveries: list[Delivery], shifts: list[tup
             capacity=(vehicle.capacity_kg, vehicle.capacity_units),
             shift_start=shift.start_min * 60,
             shift_end=shift.end_min * 60,
+            max_stops=max_stops,
+            # NOTE: Vehicle.cost_per_km_cents is not passed on, so every vehicle costs 1
+            # per metre and the fixed cost (currency units) is weighed as metres.
             fixed_cost=vehicle.cost_per_day_cents // 100,
         )
         for shift, vehicle in shifts
@@ -589,9 +601,13 @@ def _store_plan(engine: Engine, actor: Actor, plan_id: int, data: _PlanningInput
             session.add(old)
             old_routes = session.exec(select(Route).where(Route.plan_id == old.id)).all()
             for route in old_routes:
-                route.status = RouteStatus.SUPERSEDED
+                if route.locked and route.status == RouteStatus.DRAFT:
+                    # A locked route moves to the new plan with its stops unchanged.
+                    route.plan_id = plan_id
+                else:
+                    route.status = RouteStatus.SUPERSEDED
                 session.add(route)
-            old_ids = [r.id for r in old_routes]
+            old_ids = [r.id for r in old_routes if r.status == RouteStatus.SUPERSEDED]
             if old_ids:
                 for delivery in session.exec(select(Delivery).where(col(Delivery.route_id).in_(old_ids))):
                     delivery.route_id = None
@@ -726,6 +742,23 @@ def _refresh_route_metrics(session: Session, route: Route) -> None:
     session.add(route)
 
 
+def remove_from_route(session: Session, delivery: Delivery) -> None:
+    """Take a stop off its route and recompute that route's load, distance and ETAs.
+
+    Used when a stop is cancelled or rescheduled, so the route's load frees the room.
+    """
+    route_id = delivery.route_id
+    delivery.route_id = None
+    delivery.sequence = None
+    delivery.eta = None
+    session.add(delivery)
+    session.flush()
+    if route_id is not None:
+        route = session.get(Route, route_id)
+        if route is not None:
+            _refresh_route_metrics(session, route)
+
+
 def move_stop(
     session: Session, actor: Actor, delivery_id: int, route_id: int, position: int | None = None
 ) -> None:
@@ -764,6 +797,14 @@ def move_stop(
         )
     if delivery.route_id == route_id:
         return
+    source_locked = delivery.route_id is not None and session.get(Route, delivery.route_id).locked
+    if target.locked or source_locked:
+        locked_id = route_id if target.locked else delivery.route_id
+        raise ConflictError(
+            f"Route {locked_id} is locked; unlock it on the board before moving stops on or "
+            "off it.",
+            route_id=locked_id,
+        )
 
     vehicle = session.get(Vehicle, target.vehicle_id)
     new_kg = target.load_kg + delivery.demand_kg

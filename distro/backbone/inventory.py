@@ -38,6 +38,40 @@ def available(stock: Stock | None) -> int:
     return stock.on_hand - stock.reserved
 
 
+def find_shortfalls(
+    rows: Mapping[int, Stock], quantities: Mapping[int, int], products: Mapping[int, Product]
+) -> list[dict[str, int | str]]:
+    """List each product whose available stock is below the requested quantity.
+
+    Args:
+        rows: Stock rows keyed by product id; a missing row means nothing available.
+        quantities: Product id -> requested units.
+        products: Product id -> product, for the SKU in each entry.
+
+    Returns:
+        `{"sku", "available", "requested"}` per short product, in product-id order.
+    """
+    shortfalls: list[dict[str, int | str]] = []
+    for product_id in sorted(quantities):
+        requested = quantities[product_id]
+        free = available(rows.get(product_id))
+        if free < requested:
+            shortfalls.append(
+                {"sku": products[product_id].sku, "available": max(free, 0), "requested": requested}
+            )
+    return shortfalls
+
+
+def read_stock(session: Session, warehouse_id: int, product_ids: list[int]) -> dict[int, Stock]:
+    """Return the stock rows of `product_ids` at `warehouse_id` without locking them."""
+    if not product_ids:
+        return {}
+    statement = select(Stock).where(
+        Stock.warehouse_id == warehouse_id, col(Stock.product_id).in_(sorted(product_ids))
+    )
+    return {row.product_id: row for row in session.exec(statement)}
+
+
 def reserve(
     session: Session,
     warehouse_id: int,
@@ -51,14 +85,7 @@ def reserve(
             short product with its SKU, the units available and the units requested.
     """
     rows = lock_stock(session, warehouse_id, list(quantities))
-    shortfalls = []
-    for product_id in sorted(quantities):
-        requested = quantities[product_id]
-        free = available(rows.get(product_id))
-        if free < requested:
-            shortfalls.append(
-                {"sku": products[product_id].sku, "available": max(free, 0), "requested": requested}
-            )
+    shortfalls = find_shortfalls(rows, quantities, products)
 
     if shortfalls:
         text = "; ".join(

@@ -14,14 +14,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from sqlalchemy import Integer, func, literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
 
 from distro.backbone import inventory
 from distro.backbone.actors import Actor
-from distro.backbone.catalog import products_by_sku, retail_prices, tier_prices
+from distro.backbone.catalog import priced_products, products_by_sku, retail_prices, tier_prices
 from distro.backbone.errors import (
     CreditLimitExceededError,
     IdempotencyConflictError,
@@ -30,6 +32,7 @@ from distro.backbone.errors import (
     ValidationError,
 )
 from distro.backbone.events import record_event
+from distro.backbone.fulfillment import enqueue_order, remove_from_route
 from distro.backbone.models import (
     Channel,
     Customer,
@@ -107,15 +110,34 @@ def merge_lines(lines: Sequence[LineRequest]) -> dict[str, int]:
     """
     if not lines:
         raise ValidationError("The order has no lines. Add at least one SKU and quantity.")
+    merged, problems = collect_lines(lines)
+    if problems:
+        raise ValidationError("; ".join(p["message"] for p in problems), lines=problems)
+    return merged
 
+
+def collect_lines(lines: Sequence[LineRequest]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Sum quantities per SKU like `merge_lines`, returning the broken lines instead of raising.
+
+    Returns:
+        SKU -> total quantity of the valid lines, and one problem dict (line, sku, rule,
+        message) for each line with an empty SKU or a quantity that is not a whole number
+        above 0.
+    """
     merged: dict[str, int] = {}
-    problems = []
+    problems: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         sku = line.sku.strip().upper()
         if not sku:
-            problems.append({"line": number, "rule": "sku", "message": f"line {number}: SKU is empty"})
+            problems.append(
+                {"line": number, "rule": "sku", "message": f"line {number}: SKU is empty"}
+            )
             continue
-        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity <= 0:
+        if (
+            not isinstance(line.quantity, int)
+            or isinstance(line.quantity, bool)
+            or line.quantity <= 0
+        ):
             problems.append(
                 {
                     "line": number,
@@ -126,28 +148,116 @@ def merge_lines(lines: Sequence[LineRequest]) -> dict[str, int]:
             )
             continue
         merged[sku] = merged.get(sku, 0) + line.quantity
-
-    if problems:
-        raise ValidationError("; ".join(p["message"] for p in problems), lines=problems)
-    return merged
+    return merged, problems
 
 
-def price_lines(session: Session, merged: dict[str, int], prices_for: dict[int, int] | None, tier_id: int | None) -> list[PricedLine]:
+def pack_hint(product: Product, quantity: int) -> str:
+    """Return the nearest valid quantities for a quantity that breaks the pack size, else "".
+
+    For example "order 12 or 6" for 7 units of a product sold in packs of 6; the lower
+    option is left out when it is below the minimum order quantity.
+    """
+    if quantity % product.pack_size == 0 and quantity >= product.min_order_qty:
+        return ""
+    lower = quantity - quantity % product.pack_size
+    upper = max(lower + product.pack_size, _round_up(product.min_order_qty, product.pack_size))
+    if quantity % product.pack_size == 0:
+        return f"order {upper}"
+    return f"order {upper}" + (
+        f" or {lower}" if lower >= product.min_order_qty and lower > 0 else ""
+    )
+
+
+def _round_up(quantity: int, pack_size: int) -> int:
+    return -(-quantity // pack_size) * pack_size
+
+
+def line_problem(
+    sku: str, quantity: int, product: Product | None, price_cents: int | None
+) -> dict[str, Any] | None:
+    """Check one merged line against the catalog rules; return the first broken rule or None.
+
+    The rules, in order: the SKU exists and is active, it has a price for the buyer, the
+    quantity reaches the minimum order quantity, and it is a multiple of the pack size.
+    `place_order` and `cart.validate_cart` both call this, so they never disagree.
+    """
+    if product is None or not product.active:
+        return {
+            "sku": sku,
+            "rule": "unknown_sku",
+            "message": f"{sku}: no such product in the catalog",
+        }
+    if price_cents is None:
+        return {"sku": sku, "rule": "no_price", "message": f"{sku}: not sold at this price tier"}
+    if quantity < product.min_order_qty:
+        return {
+            "sku": sku,
+            "rule": "min_order_qty",
+            "minimum": product.min_order_qty,
+            "requested": quantity,
+            "message": f"{sku}: minimum order is {product.min_order_qty}, {quantity} requested",
+        }
+    if quantity % product.pack_size:
+        return {
+            "sku": sku,
+            "rule": "pack_size",
+            "pack_size": product.pack_size,
+            "requested": quantity,
+            "message": (
+                f"{sku}: sold in packs of {product.pack_size}, {quantity} requested; "
+                f"{pack_hint(product, quantity)}"
+            ),
+        }
+    return None
+
+
+def credit_problem(dealer: Dealer, total_cents: int) -> dict[str, Any] | None:
+    """Return the numbers of a credit-limit breach if `total_cents` more would exceed it, else None.
+
+    Exposure is the dealer's unpaid invoices plus its open orders.
+    """
+    exposure = dealer.unpaid_cents + dealer.open_orders_cents
+    if exposure + total_cents <= dealer.credit_limit_cents:
+        return None
+    available_credit = max(dealer.credit_limit_cents - exposure, 0)
+    return {
+        "rule": "credit_limit",
+        "dealer_id": dealer.id,
+        "order_total_cents": total_cents,
+        "exposure_cents": exposure,
+        "credit_limit_cents": dealer.credit_limit_cents,
+        "available_cents": available_credit,
+        "message": (
+            f"Order total {total_cents / 100:.2f} exceeds the available credit "
+            f"{available_credit / 100:.2f} of dealer {dealer.code} "
+            f"(limit {dealer.credit_limit_cents / 100:.2f}, exposure {exposure / 100:.2f})"
+        ),
+    }
+
+
+def price_lines(
+    session: Session,
+    merged: dict[str, int],
+    prices_for: dict[int, int] | None,
+    tier_id: int | None,
+    products: dict[str, Product] | None = None,
+) -> list[PricedLine]:
     """Validate SKUs, minimum quantities and pack multiples, and attach server prices.
 
     Args:
         session: Open session.
         merged: SKU -> total quantity.
-        prices_for: Prices keyed by product id when already known (consumer prices), else None.
+        prices_for: Prices keyed by product id when already known, else None.
         tier_id: The dealer's tier when `prices_for` is None.
+        products: The products of `merged` keyed by SKU when already read, else None.
 
     Raises:
         ValidationError: listing every line that breaks a rule, with the numbers.
     """
-    products = products_by_sku(session, merged)
-    known = [p for p in products.values() if p.active]
+    if products is None:
+        products = products_by_sku(session, merged)
     if prices_for is None:
-        prices = tier_prices(session, tier_id or 0, [p.id for p in known])
+        prices = tier_prices(session, tier_id or 0, [p.id for p in products.values() if p.active])
     else:
         prices = prices_for
 
@@ -155,40 +265,12 @@ def price_lines(session: Session, merged: dict[str, int], prices_for: dict[int, 
     priced = []
     for sku, quantity in merged.items():
         product = products.get(sku)
-        if product is None or not product.active:
-            problems.append({"sku": sku, "rule": "unknown_sku", "message": f"{sku}: no such product in the catalog"})
+        price = prices.get(product.id) if product is not None else None
+        problem = line_problem(sku, quantity, product, price)
+        if problem is not None:
+            problems.append(problem)
             continue
-        if product.id not in prices:
-            problems.append({"sku": sku, "rule": "no_price", "message": f"{sku}: not sold at this price tier"})
-            continue
-        if quantity < product.min_order_qty:
-            problems.append(
-                {
-                    "sku": sku,
-                    "rule": "min_order_qty",
-                    "minimum": product.min_order_qty,
-                    "requested": quantity,
-                    "message": f"{sku}: minimum order is {product.min_order_qty}, {quantity} requested",
-                }
-            )
-            continue
-        if quantity % product.pack_size:
-            lower = quantity - quantity % product.pack_size
-            upper = lower + product.pack_size
-            problems.append(
-                {
-                    "sku": sku,
-                    "rule": "pack_size",
-                    "pack_size": product.pack_size,
-                    "requested": quantity,
-                    "message": (
-                        f"{sku}: sold in packs of {product.pack_size}, {quantity} requested; "
-                        f"order {upper}" + (f" or {lower}" if lower >= product.min_order_qty else "")
-                    ),
-                }
-            )
-            continue
-        priced.append(PricedLine(product, quantity, prices[product.id]))
+        priced.append(PricedLine(product, quantity, price))
 
     if problems:
         raise ValidationError("; ".join(p["message"] for p in problems), lines=problems)
@@ -211,9 +293,11 @@ def place_order(
 ) -> Order:
     """Validate and place an order inside the caller's transaction.
 
-    Locks the dealer row, then the stock rows in product-id order; reserves stock, raises
-    the dealer's open-order exposure, writes the order, its lines and the `order_placed`
-    event, and, once confirmed, creates its delivery stop. The caller commits.
+    Locks the dealer row and raises the dealer's open-order exposure. Writes the order, its
+    lines and the `order_placed` event, and creates the delivery stop of a confirmed order.
+    Then locks the stock rows in product-id order and reserves the stock. The caller commits.
+    When this raises, the session holds some of these writes: roll back, or call it inside
+    a savepoint (`session.begin_nested()`).
 
     Args:
         session: Open session; nothing is committed here.
@@ -253,11 +337,6 @@ def place_order(
         window=window,
         note=note,
     )
-    if idempotency_key:
-        existing = find_by_idempotency_key(session, idempotency_key)
-        if existing is not None:
-            return _same_request_or_raise(existing, fingerprint, idempotency_key)
-
     merged = merge_lines(lines)
 
     customer = None
@@ -266,49 +345,54 @@ def place_order(
         if customer is None:
             raise NotFoundError(f"Customer {customer_id} not found", customer_id=customer_id)
         if customer.dealer_id is None:
-            raise ValidationError("No dealer serves this customer's area yet.", customer_id=customer_id)
+            raise ValidationError(
+                "No dealer serves this customer's area yet.", customer_id=customer_id
+            )
         dealer_id = customer.dealer_id
 
-    dealer = session.exec(select(Dealer).where(Dealer.id == dealer_id).with_for_update()).first()
+    # One round trip locks the dealer, looks up the idempotency key and, on PostgreSQL,
+    # allocates the order id, so the order number needs no second write.
+    dealer, existing_id, order_id = _lock_dealer(session, dealer_id, idempotency_key)
+    if existing_id is not None:
+        existing = session.get(Order, existing_id)
+        return _same_request_or_raise(existing, fingerprint, idempotency_key or "")
     if dealer is None or not dealer.active:
         raise NotFoundError(f"Dealer {dealer_id} not found", dealer_id=dealer_id)
 
     if customer is None:
-        priced = price_lines(session, merged, None, dealer.tier_id)
+        catalog = priced_products(session, merged, dealer.tier_id)
+        products = {sku: product for sku, (product, _) in catalog.items()}
+        prices = {product.id: price for product, price in catalog.values() if price is not None}
+        priced = price_lines(session, merged, prices, None, products)
         warehouse_id = dealer.warehouse_id
     else:
         products = products_by_sku(session, merged)
-        priced = price_lines(session, merged, retail_prices(session, [p.id for p in products.values()]), None)
+        priced = price_lines(
+            session,
+            merged,
+            retail_prices(session, [p.id for p in products.values()]),
+            None,
+            products,
+        )
         if dealer.stock_location_id is None:
-            raise ValidationError(f"Dealer {dealer.code} holds no stock for customer orders.", dealer_id=dealer.id)
+            raise ValidationError(
+                f"Dealer {dealer.code} holds no stock for customer orders.", dealer_id=dealer.id
+            )
         warehouse_id = dealer.stock_location_id
 
     total = sum(line.line_total_cents for line in priced)
     status = OrderStatus.CONFIRMED
     if customer is None:
-        exposure = dealer.unpaid_cents + dealer.open_orders_cents
-        if exposure + total > dealer.credit_limit_cents:
+        breach = credit_problem(dealer, total)
+        if breach is not None:
             if not allow_credit_hold:
-                available_credit = max(dealer.credit_limit_cents - exposure, 0)
+                message = breach.pop("message")
+                breach.pop("rule")
                 raise CreditLimitExceededError(
-                    f"Order total {total / 100:.2f} exceeds the available credit "
-                    f"{available_credit / 100:.2f} of dealer {dealer.code} "
-                    f"(limit {dealer.credit_limit_cents / 100:.2f}, exposure {exposure / 100:.2f}). "
-                    "Reduce the order or ask operations for a credit hold.",
-                    dealer_id=dealer.id,
-                    order_total_cents=total,
-                    exposure_cents=exposure,
-                    credit_limit_cents=dealer.credit_limit_cents,
-                    available_cents=available_credit,
+                    f"{message}. Reduce the order or ask operations for a credit hold.", **breach
                 )
             status = OrderStatus.CREDIT_HOLD
 
-    inventory.reserve(
-        session,
-        warehouse_id,
-        {line.product.id: line.quantity for line in priced},
-        {line.product.id: line.product for line in priced},
-    )
     if customer is None:
         dealer.open_orders_cents += total
         session.add(dealer)
@@ -316,7 +400,8 @@ def place_order(
     if window is None:
         window = (dealer.receiving_open_min, dealer.receiving_close_min)
     order = Order(
-        number="",
+        id=order_id,
+        number=order_number(order_id) if order_id is not None else "",
         channel=Channel.CUSTOMER if customer else Channel.DEALER,
         status=status,
         dealer_id=dealer.id,
@@ -334,10 +419,12 @@ def place_order(
         note=note,
     )
     session.add(order)
-    session.flush()
-    order.number = f"SO-{order.id:07d}"
-    for line in priced:
-        session.add(
+    if order_id is None:
+        # SQLite has no sequences: insert to learn the id, then write the number.
+        session.flush()
+        order.number = order_number(order.id)
+    session.add_all(
+        [
             OrderLine(
                 order_id=order.id,
                 product_id=line.product.id,
@@ -345,7 +432,9 @@ def place_order(
                 unit_price_cents=line.unit_price_cents,
                 line_total_cents=line.line_total_cents,
             )
-        )
+            for line in priced
+        ]
+    )
 
     record_event(
         session,
@@ -364,10 +453,47 @@ def place_order(
     )
 
     if status == OrderStatus.CONFIRMED:
-        from distro.backbone.fulfillment import enqueue_order
-
+        # The models declare no relationships, so the unit of work does not order the
+        # delivery's insert after the order's; flushing here does.
+        session.flush()
         enqueue_order(session, actor, order, dealer, customer)
+
+    # Stock rows are the most contended rows of all, so they are locked last: the locks are
+    # then held only for this check, the update and the caller's commit.
+    inventory.reserve(
+        session,
+        warehouse_id,
+        {line.product.id: line.quantity for line in priced},
+        {line.product.id: line.product for line in priced},
+    )
     return order
+
+
+def order_number(order_id: int) -> str:
+    """Return the order number shown to people for an order id, for example "SO-0000042"."""
+    return f"SO-{order_id:07d}"
+
+
+def _lock_dealer(
+    session: Session, dealer_id: int | None, idempotency_key: str | None
+) -> tuple[Dealer | None, int | None, int | None]:
+    """Lock the dealer row; return it, the order already placed with the key, and a new order id.
+
+    The new id comes from the orders sequence on PostgreSQL and is None on SQLite.
+    """
+    existing = (
+        select(Order.id).where(Order.idempotency_key == idempotency_key).scalar_subquery()
+        if idempotency_key
+        else literal(None, Integer)
+    )
+    columns = [Dealer, existing]
+    if session.get_bind().dialect.name == "postgresql":
+        columns.append(func.nextval(func.pg_get_serial_sequence("orders", "id")))
+    statement = select(*columns).where(Dealer.id == dealer_id).with_for_update(of=Dealer)
+    row = session.exec(statement).first()
+    if row is None:
+        return None, None, None
+    return row[0], row[1], row[2] if len(row) > 2 else None
 
 
 def find_by_idempotency_key(session: Session, key: str) -> Order | None:
@@ -446,22 +572,51 @@ def cancel_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     if not reason.strip():
         raise ValidationError("A cancellation needs a reason; say why the order is cancelled.")
 
-    order = session.exec(select(Order).where(Order.id == order_id)).first()
-    if order is None:
-        raise NotFoundError(f"Order {order_id} not found", order_id=order_id)
-    if order.dealer_id is not None:
-        # Lock order: dealer, then stock, as in place_order.
-        session.exec(select(Dealer).where(Dealer.id == order.dealer_id).with_for_update()).first()
-    order = session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
+    order = lock_order(session, order_id)
     if order.status not in (OrderStatus.CREDIT_HOLD, OrderStatus.CONFIRMED, OrderStatus.PLANNED):
         raise InvalidTransitionError(
             f"Order {order.number} is {order.status} and can no longer be cancelled.",
             order_id=order.id,
             status=order.status,
         )
+    return release_order(session, actor, order, reason, "order_cancelled")
 
+
+def lock_order(session: Session, order_id: int) -> Order:
+    """Lock an order's dealer row, then the order row, and return the order.
+
+    The dealer comes first, as in `place_order`, so that both take their locks in the same
+    order.
+
+    Raises:
+        NotFoundError: no such order.
+    """
+    order = session.exec(select(Order).where(Order.id == order_id)).first()
+    if order is None:
+        raise NotFoundError(f"Order {order_id} not found", order_id=order_id)
+    if order.dealer_id is not None:
+        session.exec(select(Dealer).where(Dealer.id == order.dealer_id).with_for_update()).first()
+    # populate_existing: another transaction may have changed the row while this one
+    # waited for the lock, and the copy read above must not win.
+    return session.exec(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def release_order(
+    session: Session, actor: Actor, order: Order, reason: str, event_type: str
+) -> Order:
+    """Cancel a locked order: release stock and exposure, cancel its open stops, write one event.
+
+    The caller has locked the order with `lock_order` and checked that it may be cancelled.
+    """
     lines = list(session.exec(select(OrderLine).where(OrderLine.order_id == order.id)))
-    inventory.release(session, order.warehouse_id, {line.product_id: line.quantity for line in lines})
+    inventory.release(
+        session, order.warehouse_id, {line.product_id: line.quantity for line in lines}
+    )
     if order.channel == Channel.DEALER and order.dealer_id is not None:
         dealer = session.get(Dealer, order.dealer_id)
         dealer.open_orders_cents -= order.total_cents
@@ -473,17 +628,28 @@ def cancel_order(session: Session, actor: Actor, order_id: int, reason: str) -> 
     for delivery in deliveries:
         if delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.ASSIGNED):
             record_event(
-                session, actor, "delivery", delivery.id, "delivery_cancelled",
-                from_state=delivery.status, to_state=DeliveryStatus.CANCELLED,
-                order_id=order.id, payload={"reason": reason},
+                session,
+                actor,
+                "delivery",
+                delivery.id,
+                "delivery_cancelled",
+                from_state=delivery.status,
+                to_state=DeliveryStatus.CANCELLED,
+                order_id=order.id,
+                payload={"reason": reason},
             )
             delivery.status = DeliveryStatus.CANCELLED
-            delivery.route_id = None
-            session.add(delivery)
+            remove_from_route(session, delivery)
 
     record_event(
-        session, actor, "order", order.id, "order_cancelled",
-        from_state=order.status, to_state=OrderStatus.CANCELLED, order_id=order.id,
+        session,
+        actor,
+        "order",
+        order.id,
+        event_type,
+        from_state=order.status,
+        to_state=OrderStatus.CANCELLED,
+        order_id=order.id,
         payload={"reason": reason},
     )
     order.status = OrderStatus.CANCELLED

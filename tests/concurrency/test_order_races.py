@@ -193,3 +193,51 @@ def test_same_idempotency_key_makes_one_order(postgres_engine):
     assert orders == 1
     assert events == 1
     assert reserved_by_sku(postgres_engine, skus)[skus[0]][1] == 5
+
+
+@pytest.mark.parametrize("run", range(10))
+def test_credit_hold_approve_races_reject(postgres_engine, run):
+    """One manager approves while another rejects the same hold: one wins, the books agree."""
+    from distro.backbone.credit import approve_credit_hold, reject_credit_hold
+    from distro.backbone.errors import InvalidTransitionError
+    from distro.backbone.models import Delivery, DeliveryStatus, OrderStatus
+    from distro.backbone.orders import place_order
+
+    _, skus, dealer_ids = fresh_dataset(postgres_engine, skus=1, units=100, dealers=1,
+                                        credit_cents=1_000, price_cents=1_000)
+    operator = Actor(username="ops", role=Role.DISPATCHER)
+    manager = Actor(username="manager", role=Role.MANAGER)
+    with Session(postgres_engine, expire_on_commit=False) as session:
+        held = place_order(session, operator, dealer_id=dealer_ids[0], delivery_day=DAY,
+                           lines=[LineRequest(skus[0], 5)], allow_credit_hold=True)
+        session.commit()
+
+    def decide(index: int):
+        with Session(postgres_engine, expire_on_commit=False) as session:
+            if index % 2 == 0:
+                order = approve_credit_hold(session, manager, held.id)
+            else:
+                order = reject_credit_hold(session, manager, held.id, "over limit")
+            session.commit()
+            return order
+
+    results = run_together(2, decide)
+
+    winners = [r for r in results if isinstance(r, Order)]
+    losers = [r for r in results if isinstance(r, InvalidTransitionError)]
+    with Session(postgres_engine) as session:
+        order = session.get(Order, held.id)
+        dealer = session.get(Dealer, dealer_ids[0])
+        deliveries = session.exec(select(Delivery).where(Delivery.order_id == held.id)).all()
+    reserved = reserved_by_sku(postgres_engine, skus)[skus[0]][1]
+    assert len(winners) == 1
+    assert len(losers) == 1
+    if order.status == OrderStatus.CONFIRMED:
+        assert reserved == 5
+        assert dealer.open_orders_cents == 5_000
+        assert [d.status for d in deliveries] == [DeliveryStatus.PENDING]
+    else:
+        assert order.status == OrderStatus.CANCELLED
+        assert reserved == 0
+        assert dealer.open_orders_cents == 0
+        assert deliveries == []

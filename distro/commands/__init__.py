@@ -1,0 +1,1 @@
+"""Subcommands of the `distro` command line, one module per area."""

@@ -1,0 +1,1 @@
+"""Shared UI pieces: the page layout, tables, status badges, the map frame and formatting."""

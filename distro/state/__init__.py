@@ -1,0 +1,1 @@
+"""Reflex state classes, one module per face: ids, page-sized rows and form input."""
