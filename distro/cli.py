@@ -13,6 +13,7 @@ from distro.commands.bench_routing import routing as bench_routing
 from distro.commands.db import db
 from distro.commands.demo import demo
 from distro.commands.imports import import_group
+from distro.commands.plan import plan
 from distro.commands.route import route
 
 
@@ -38,6 +39,7 @@ bench.add_command(bench_routing)
 main.add_command(db)
 main.add_command(demo)
 main.add_command(import_group)
+main.add_command(plan)
 main.add_command(route)
 
 

@@ -67,7 +67,7 @@ class Settings:
     """DISTRO_PLAN_TIME_LIMIT: seconds the planner may search for one board plan."""
 
     max_stops_per_route: int
-    """DISTRO_MAX_STOPS_PER_ROUTE: most stops the planner puts on one route; 0 means no limit."""
+    """DISTRO_MAX_STOPS_PER_ROUTE: maximum number of stops on one planned route; 0 is no limit."""
 
     timezone: str
     """DISTRO_TIMEZONE: IANA time zone of the network, used for delivery days and time windows."""

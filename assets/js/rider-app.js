@@ -16,6 +16,8 @@
   const RETRY_MS = 5000;
   const REFRESH_MS = 15000;
   const SYNC_BATCH = 50;
+  const SERVICE_WORKER_URL = "/rider-sw.js";
+  const LOCAL_BACKEND_HOSTNAMES = ["localhost", "0.0.0.0", "::", "0:0:0:0:0:0:0:0"];
 
   const STATUS_TEXT = {
     pending: "Rescheduled",
@@ -26,6 +28,10 @@
     failed: "Failed",
     cancelled: "Returned",
   };
+
+  // A failed stop counts as done: the rider has finished with it, and the server keeps it
+  // in the list only as a record of the failure.
+  const DONE_STATES = ["delivered", "failed", "cancelled", "pending"];
 
   const app = {
     root: null,
@@ -80,18 +86,6 @@
   function newEventId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
-  }
-
-  function clock(minutes) {
-    if (minutes === null || minutes === undefined) return "";
-    const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
-    const mm = String(minutes % 60).padStart(2, "0");
-    return hh + ":" + mm;
-  }
-
-  function etaText(iso) {
-    if (!iso) return "";
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
   function money(cents) {
@@ -361,7 +355,7 @@
       return;
     }
     const stops = app.shift.stops;
-    const done = stops.filter((s) => ["delivered", "cancelled", "pending"].includes(s.status)).length;
+    const done = stops.filter((s) => DONE_STATES.includes(s.status)).length;
     root.append(
       h("div", { class: "rider-summary", id: "rider-summary" },
         h("strong", { text: app.shift.rider_name }), " · " + app.shift.day + " · ",
@@ -378,7 +372,10 @@
     const id = stop.delivery_id;
     const open = app.openPanel && app.openPanel.deliveryId === id;
     const lines = (stop.lines || []).map((line) => line.quantity + " × " + line.name + " (" + line.sku + ")");
-    const mapsUrl = "https://www.google.com/maps/dir/?api=1&destination=" + stop.lat + "," + stop.lon;
+    const finished = stop.status === "failed";
+    const proof = stop.status === "delivered" && stop.proof_recorded && stop.proof_recorded.length
+      ? "Proof: " + stop.proof_recorded.join(", ")
+      : null;
     const card = h("article", {
       class: "rider-stop status-" + stop.status,
       "data-delivery-id": id,
@@ -390,25 +387,42 @@
         h("span", { class: "rider-label", text: stop.label || "Delivery " + id }),
         h("span", { class: "rider-badge", "data-testid": "status", text: STATUS_TEXT[stop.status] || stop.status })),
       h("p", { class: "rider-address", text: stop.address || stop.lat.toFixed(5) + ", " + stop.lon.toFixed(5) }),
+      stop.outcome ? h("p", { class: "rider-outcome", "data-testid": "outcome", text: stop.outcome }) : null,
+      proof ? h("p", { class: "rider-proof", "data-testid": "proof", text: proof }) : null,
       h("p", { class: "rider-meta", text: metaText(stop) }),
       lines.length ? h("ul", { class: "rider-lines" }, lines.map((text) => h("li", { text: text }))) : null,
       stop.cash_due_cents ? h("p", { class: "rider-cash", text: "Collect " + money(stop.cash_due_cents) }) : null,
       app.pending.has(id) ? h("p", { class: "rider-pending", text: "Saved on this phone, waiting to send" }) : null,
       app.messages[id] ? h("p", { class: "rider-error", role: "alert", text: app.messages[id] }) : null,
-      h("div", { class: "rider-links" },
+      finished ? null : h("div", { class: "rider-links" },
         stop.phone ? h("a", { class: "rider-button secondary", href: "tel:" + stop.phone, text: "Call" }) : null,
-        h("a", { class: "rider-button secondary", href: "geo:" + stop.lat + "," + stop.lon + "?q=" + stop.lat + "," + stop.lon, text: "Navigate" }),
-        h("a", { class: "rider-button secondary", href: mapsUrl, target: "_blank", rel: "noopener", text: "Maps" })),
+        navigateLink(stop)),
       renderActions(stop),
       open ? (app.openPanel.kind === "deliver" ? renderDeliverPanel(stop) : renderFailPanel(stop)) : null,
     );
     return card;
   }
 
+  function navigateLink(stop) {
+    // Android hands a geo: URI to the rider's navigation app. Other phones (iOS has no geo:
+    // handler) and desktops get the Google Maps directions page, which opens the Maps app
+    // where one is installed.
+    const where = stop.lat + "," + stop.lon;
+    if (/Android/i.test(navigator.userAgent)) {
+      return h("a", { class: "rider-button secondary", "data-action": "navigate", href: "geo:" + where + "?q=" + where, text: "Navigate" });
+    }
+    const mapsUrl = "https://www.google.com/maps/dir/?api=1&destination=" + where;
+    return h("a", { class: "rider-button secondary", "data-action": "navigate", href: mapsUrl, target: "_blank", rel: "noopener", text: "Navigate" });
+  }
+
   function metaText(stop) {
+    // The server sends times as HH:MM in the network's time zone, the same as the board,
+    // so they are shown as they are whatever zone the phone is set to.
     const parts = [];
-    if (stop.eta) parts.push("ETA " + etaText(stop.eta));
-    if (stop.window_start_min !== null) parts.push("window " + clock(stop.window_start_min) + "–" + clock(stop.window_end_min));
+    if (stop.eta_local) parts.push("ETA " + stop.eta_local);
+    if (stop.window_start_local || stop.window_end_local) {
+      parts.push("window " + (stop.window_start_local || "…") + "–" + (stop.window_end_local || "…"));
+    }
     parts.push(stop.demand_kg + " kg", stop.demand_units + " units");
     if (stop.order_number) parts.push("order " + stop.order_number);
     return parts.join(" · ");
@@ -546,11 +560,37 @@
 
   // ---------- start ----------
 
+  function registerServiceWorker() {
+    // Browsers offer service workers only on HTTPS and on localhost; elsewhere the page
+    // still works offline once open, but a reload needs the network.
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker
+      .register(SERVICE_WORKER_URL, { scope: "/rider" })
+      .catch((error) => console.warn("Could not register the rider page's service worker", error));
+  }
+
+  function apiBase(root) {
+    // The HTML of /rider is prerendered at build time, when Reflex's backend URL still
+    // names localhost, and React keeps that attribute when it hydrates a direct load or a
+    // reload. So this applies the rule of Reflex 0.10's getBackendURL again: a backend on
+    // a local name is on the page's own host.
+    const url = new URL(root.dataset.api || "/api/v1", window.location.href);
+    if (LOCAL_BACKEND_HOSTNAMES.includes(url.hostname)) {
+      url.hostname = window.location.hostname;
+      if (window.location.protocol === "https:") {
+        url.protocol = "https:";
+        url.port = "";
+      }
+    }
+    return url.href.replace(/\/$/, "");
+  }
+
   async function start(root) {
     app.root = root;
-    app.api = (root.dataset.api || "/api/v1").replace(/\/$/, "");
+    app.api = apiBase(root);
     loadCache();
     render();
+    registerServiceWorker();
     await countOutbox();
     window.addEventListener("online", () => { setOnline(true); flush().then(refreshShift); });
     window.addEventListener("offline", () => setOnline(false));

@@ -14,6 +14,7 @@ from distro.api import (
     delivery_ops,
     dispatch,
     feeds,
+    kpi_map,
     maps,
     orders,
     rider,
@@ -62,6 +63,7 @@ def create_api() -> FastAPI:
     for router in (catalog.router, orders.router, dispatch.router, rider.router, feeds.router):
         api.include_router(router, prefix=API_PREFIX)
     api.include_router(maps.router, prefix=API_PREFIX)
+    api.include_router(kpi_map.router, prefix=API_PREFIX)
     for router in (rider_app.router, tracking.router, delivery_ops.router):
         api.include_router(router, prefix=API_PREFIX)
 

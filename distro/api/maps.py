@@ -24,7 +24,7 @@ from distro.backbone import fulfillment as ff
 from distro.backbone import tracking
 from distro.backbone.actors import Actor
 from distro.backbone.models import Role
-from distro.components.formatting import hours_minutes, km, local_clock, status_label, time_window
+from distro.formatting import hours_minutes, km, local_clock, status_label, time_window
 from distro.db import session_scope
 from distro.settings import REPO_ROOT, get_settings
 

@@ -63,7 +63,13 @@ def my_shift(
     session: SessionDep,
     day: date | None = Query(default=None, description="Default: today in the network's zone."),
 ) -> dict[str, Any]:
-    """Return the signed-in rider's published stops of a day in driving order."""
+    """Return the signed-in rider's published stops of a day in driving order.
+
+    ETAs and time windows come as HH:MM in the network's time zone (`eta_local`,
+    `window_start_local`, `window_end_local`), so the phone's own zone never shifts them.
+    Stops that the rider failed on the day's routes stay listed with status "failed" and an
+    `outcome` line. Delivered stops list their stored proof in `proof_recorded`.
+    """
     shift = tracking.rider_shift(session, actor, day or tracking.local_today())
     return dataclasses.asdict(shift)
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from distro.api.auth import ActorDep, SessionDep
 from distro.api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSE
 from distro.backbone import dispute, pod, tracking
-from distro.components.formatting import local_clock, status_label
+from distro.formatting import local_clock, status_label
 
 router = APIRouter(tags=["tracking"], responses=AUTH_RESPONSES)
 

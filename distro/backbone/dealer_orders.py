@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from distro.backbone import pod
 from distro.backbone.actors import Actor
 from distro.backbone.authz import require_dealer, require_order
 from distro.backbone.catalog import dealer_catalog
@@ -22,6 +23,7 @@ from distro.backbone.models import (
     OrderStatus,
     Product,
     ProofFile,
+    Role,
 )
 from distro.backbone.orders import OPEN_STATUSES, LineRequest
 
@@ -93,6 +95,8 @@ class OrderView:
     steps: list[TimelineStep]
     """What happened, oldest first, then the steps still to come."""
     last_event_id: int
+    confirmation_code: str | None = None
+    """The code the recipient reads to the rider, while the delivery needs one."""
 
 
 def search_catalog(
@@ -217,12 +221,16 @@ def order_view(session: Session, actor: Actor, order_id: int) -> OrderView:
         if delivery is not None
         else []
     )
+    code = None
+    if delivery is not None and actor.role in (Role.DEALER, Role.CUSTOMER):
+        code = pod.recipient_code(session, actor, delivery.id)
     return OrderView(
         order=order,
         lines=[(line, sku, name) for line, sku, name in lines],
         delivery=delivery,
         steps=build_timeline(order, events, delivery, proofs),
         last_event_id=events[-1].id if events else 0,
+        confirmation_code=code,
     )
 
 

@@ -34,11 +34,13 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
+from distro.backbone.errors import ValidationError
 from distro.backbone.models import (
     Dealer,
     DeliveredQuantity,
     Delivery,
     Event,
+    Invoice,
     Order,
     OrderLine,
     OrderStatus,
@@ -112,6 +114,27 @@ class KpiFilter:
     def span(self) -> LocalRange:
         """Return the range with its UTC bounds in the network's time zone."""
         return local_range(self.start, self.end, get_settings().timezone)
+
+
+MAX_RANGE_DAYS = 366
+"""Longest range, in days, that the page and the map accept; longer ranges belong in an export."""
+
+
+def check_range(flt: KpiFilter) -> None:
+    """Check that the filter's range runs forward and is at most `MAX_RANGE_DAYS` long.
+
+    Raises:
+        ValidationError: the range ends before it starts, or is too long.
+
+    """
+    if flt.end < flt.start:
+        raise ValidationError(
+            f"The range ends on {flt.end} before it starts on {flt.start}; swap the dates."
+        )
+    if (flt.end - flt.start).days >= MAX_RANGE_DAYS:
+        raise ValidationError(
+            f"Pick at most {MAX_RANGE_DAYS} days; export longer ranges from the API."
+        )
 
 
 Row = dict[str, Any]
@@ -831,15 +854,29 @@ def credit_exposure(
 ) -> list[Row]:
     """Report credit limit, exposure and overdue balance per dealer (or summed by a dimension).
 
-    No invoices or payments are recorded per order yet, so the overdue balance assumes that
-    payments settle the oldest deliveries first: overdue = unpaid balance minus the value
-    delivered within the last DISTRO_PAYMENT_TERMS_DAYS, never below zero.
+    Overdue is the unpaid remainder of the dealer's invoices due before `as_of`, the same
+    rule as the dealer's account page. Part of the unpaid balance may have no invoice (it
+    was recorded before invoices were raised on delivery). For that part, payments are
+    assumed to settle the oldest deliveries first, so it is overdue except for the value of
+    uninvoiced orders delivered within the last DISTRO_PAYMENT_TERMS_DAYS.
     Rows: dealers, credit_limit_cents, unpaid_cents, open_orders_cents, exposure_cents,
     overdue_cents; per dealer also code, name, territory and utilisation.
     """
-    # NOTE: replace the overdue rule with invoice due dates once invoices exist.
-    as_of = as_of or datetime.now(UTC)
+    as_of = (as_of or datetime.now(UTC)).astimezone(UTC)
     due_after = as_of - timedelta(days=get_settings().payment_terms_days)
+    remainder = col(Invoice.amount_cents) - col(Invoice.paid_cents)
+    invoiced = (
+        select(
+            col(Invoice.dealer_id).label("dealer_id"),
+            func.sum(remainder).label("open_cents"),
+            func.sum(case((col(Invoice.due_at) < as_of, remainder), else_=0)).label(
+                "overdue_cents"
+            ),
+        )
+        .where(col(Invoice.paid_cents) < col(Invoice.amount_cents))
+        .group_by(col(Invoice.dealer_id))
+        .subquery("open_invoices")
+    )
     # One grouped pass over the recent deliveries; a correlated subquery per dealer was
     # several times slower on a large event log.
     recent = (
@@ -849,17 +886,25 @@ def credit_exposure(
         )
         .select_from(Event)
         .join(Order, and_(col(Event.entity) == "order", col(Order.id) == col(Event.entity_id)))
+        .outerjoin(Invoice, col(Invoice.order_id) == col(Order.id))
         .where(
             col(Event.event_type) == "order_delivered",
             col(Event.at) > due_after,
             col(Event.at) <= as_of,
             col(Order.channel) == "dealer",
+            col(Invoice.id).is_(None),
         )
         .group_by(col(Order.dealer_id))
         .subquery("not_yet_due")
     )
-    unpaid_not_due = col(Dealer.unpaid_cents) - func.coalesce(recent.c.cents, 0)
-    overdue = case((unpaid_not_due > 0, unpaid_not_due), else_=0)
+    uninvoiced_overdue = (
+        col(Dealer.unpaid_cents)
+        - func.coalesce(invoiced.c.open_cents, 0)
+        - func.coalesce(recent.c.cents, 0)
+    )
+    overdue = func.coalesce(invoiced.c.overdue_cents, 0) + case(
+        (uninvoiced_overdue > 0, uninvoiced_overdue), else_=0
+    )
     dimensions: DimensionMap = {
         Dimension.DEPOT: col(Dealer.warehouse_id),
         Dimension.TERRITORY: col(Dealer.territory),
@@ -876,6 +921,7 @@ def credit_exposure(
             col(Dealer.open_orders_cents).label("open_orders_cents"),
             overdue.label("overdue_cents"),
         )
+        .outerjoin(invoiced, invoiced.c.dealer_id == col(Dealer.id))
         .outerjoin(recent, recent.c.dealer_id == col(Dealer.id))
         .where(col(Dealer.active), *_filter_conditions(dimensions, flt))
     )
@@ -973,6 +1019,47 @@ def territory_centres(session: Session) -> list[Row]:
         .order_by(col(Dealer.territory))
     )
     return [dict(row._mapping) for row in session.exec(statement)]
+
+
+def territory_performance(session: Session, flt: KpiFilter) -> list[Row]:
+    """Return the main figures of each territory with the mean position of its dealers.
+
+    The figures come from the same functions, grouped by territory, as the page's
+    performance table, so the map and the table cannot disagree. A territory filter keeps
+    only that territory; otherwise every territory with a dealer is listed, active or not.
+    Rows, by territory name: territory, latitude, longitude, dealers, orders, value_cents,
+    attempts, delivered, failed, on_time_rate, first_attempt_rate, fill_rate.
+    """
+    by = Dimension.TERRITORY
+    volume = {row["key"]: row for row in order_volume(session, flt, by)}
+    performance = {row["key"]: row for row in delivery_performance(session, flt, by)}
+    first = {row["key"]: row for row in first_attempt_rate(session, flt, by)}
+    fill = {row["key"]: row for row in fill_rate(session, flt, by)}
+
+    rows = []
+    for centre in territory_centres(session):
+        name = centre["territory"]
+        if flt.territory and name != flt.territory:
+            continue
+        placed = volume.get(name, {})
+        done = performance.get(name, {})
+        rows.append(
+            {
+                "territory": name,
+                "latitude": float(centre["latitude"]),
+                "longitude": float(centre["longitude"]),
+                "dealers": centre["dealers"],
+                "orders": placed.get("orders", 0),
+                "value_cents": placed.get("value_cents", 0),
+                "attempts": done.get("attempts", 0),
+                "delivered": done.get("delivered", 0),
+                "failed": done.get("failed", 0),
+                "on_time_rate": done.get("on_time_rate"),
+                "first_attempt_rate": first.get(name, {}).get("first_attempt_rate"),
+                "fill_rate": fill.get(name, {}).get("fill_rate"),
+            }
+        )
+    return rows
 
 
 def _as_date(value: Any) -> date:

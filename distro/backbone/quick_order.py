@@ -1,8 +1,8 @@
 """Turning typed, pasted or uploaded order lines into SKUs and quantities.
 
 Pure functions with no database: the caller passes the dealer's catalog as `CatalogEntry`
-values. A line such as "SKU-104 20", "20 x cement 50kg" or "Cement 50kg - 20 bags" becomes a
-query and a quantity. The query is matched to a SKU exactly, or else by fuzzy matching
+values. A line such as "SKU-104 20", "20 x cola 0.33 L can" or "Orange juice 1 L - 5 packs"
+becomes a query and a quantity. The query is matched to a SKU exactly, or else by fuzzy matching
 against the product names with RapidFuzz. A fuzzy match is `certain` only when it scores high and
 clearly beats the runner-up; otherwise the dealer confirms it from `candidates`.
 """
@@ -57,6 +57,9 @@ _LEADING_QUANTITY = re.compile(
 )
 
 _SKU_SHAPE = re.compile(r"[^A-Z0-9]")
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+"""A word of three or more letters, the unit compared with product names to spot chat lines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +247,29 @@ def match_query(
     return best, certain, candidates
 
 
+def is_chat_line(line: ParsedLine, catalog_words: set[str]) -> bool:
+    """Return whether a line looks like conversation ("Hi", "thanks") rather than an order line.
+
+    Such a line has no quantity, no digit (so no SKU or size) and no word of three or more
+    letters that occurs in a product name of the catalog.
+    """
+    if line.quantity is not None or any(char.isdigit() for char in line.query):
+        return False
+    return not any(word.lower() in catalog_words for word in _WORD.findall(line.query))
+
+
 def match_lines(lines: Sequence[ParsedLine], catalog: Sequence[CatalogEntry]) -> list[MatchedLine]:
-    """Match each parsed line to a product of `catalog`."""
+    """Match each parsed line to a product of `catalog`.
+
+    Chat lines (see `is_chat_line`) are left out unless they still match a product with a
+    certain score, so greetings in a pasted chat are not reported as unknown products.
+    """
+    catalog_words = {word.lower() for entry in catalog for word in _WORD.findall(entry.name)}
     matched = []
     for line in lines:
         best, certain, candidates = match_query(line.query, catalog)
+        if is_chat_line(line, catalog_words) and (best is None or best.score < CERTAIN_SCORE):
+            continue
         matched.append(
             MatchedLine(
                 line_number=line.line_number,

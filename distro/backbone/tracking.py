@@ -6,6 +6,7 @@ every 20 s per rider they would drown the events that live views poll.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +22,8 @@ from distro.backbone.errors import ValidationError
 from distro.backbone.models import (
     Delivery,
     DeliveryStatus,
+    Event,
+    FailureReason,
     Order,
     OrderLine,
     Product,
@@ -30,6 +33,7 @@ from distro.backbone.models import (
     Route,
     RouteStatus,
 )
+from distro.formatting import clock, local_clock
 from distro.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -69,10 +73,17 @@ class ShiftStop:
     lat: float
     lon: float
     status: str
+    """The delivery's status; "failed" for a stop that the rider failed today and that the
+    failure rule took off the route since (see `outcome`)."""
     attempt: int
     eta: str | None
+    """The planned arrival as an ISO 8601 UTC timestamp."""
+    eta_local: str | None
+    """The planned arrival as HH:MM in the network's time zone, as the board shows it."""
     window_start_min: int | None
     window_end_min: int | None
+    window_start_local: str | None
+    window_end_local: str | None
     demand_kg: int
     demand_units: int
     order_number: str | None
@@ -80,6 +91,17 @@ class ShiftStop:
     required_proof: list[str]
     cash_due_cents: int
     code_locked: bool
+    failure_reason: str | None = None
+    """The reason code of the stop's last failed attempt on this shift."""
+    failure_next_step: str | None = None
+    """The failure rule's step: "rescheduled", "returned" or "held" (waits for dispatch)."""
+    rescheduled_for: date | None = None
+    outcome: str | None = None
+    """The line the rider reads on a failed stop, for example
+    "Failed — Recipient absent (rescheduled for Tue 8 Dec)"."""
+    proof_recorded: list[str] = field(default_factory=list)
+    """The proof stored for a delivered stop's attempt: "signature", "photo", "code" or
+    "code waived"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,52 +244,51 @@ def last_positions(session: Session, day: date, depot_id: int | None = None) -> 
 def rider_shift(session: Session, actor: Actor, day: date) -> Shift:
     """Return the signed-in rider's published stops of `day` in driving order.
 
+    Stops that the rider failed on those routes stay in the list with status "failed" and
+    an `outcome` line, even after the failure rule took them off the route.
+
     Raises:
         PermissionDeniedError: the actor is not a rider.
 
     """
     require_role(actor, Role.RIDER, target="rider shift")
     rider = session.get(Rider, actor.rider_id) if actor.rider_id else None
-    routes = [
-        route
+    route_ids = [
+        route.id
         for route in published_routes(session, day)
         if actor.rider_id is not None and route.rider_id == actor.rider_id
     ]
-    rows = []
-    if routes:
-        rows = session.exec(
-            select(Delivery, Order.number)
-            .join(Order, col(Order.id) == col(Delivery.order_id), isouter=True)
-            .where(col(Delivery.route_id).in_([route.id for route in routes]))
-            .order_by(col(Delivery.route_id), col(Delivery.sequence), col(Delivery.id))
-        ).all()
-    lines = _order_lines(session, [d.order_id for d, _ in rows if d.order_id is not None])
-
-    stops = [
-        ShiftStop(
-            delivery_id=d.id,
-            route_id=d.route_id,
-            sequence=d.sequence or 0,
-            label=d.label,
-            address=d.address,
-            phone=d.contact_phone,
-            lat=d.latitude,
-            lon=d.longitude,
-            status=d.status,
-            attempt=d.attempt,
-            eta=_aware(d.eta).isoformat() if d.eta else None,
-            window_start_min=d.window_start_min,
-            window_end_min=d.window_end_min,
-            demand_kg=d.demand_kg,
-            demand_units=d.demand_units,
-            order_number=number,
-            lines=lines.get(d.order_id, []),
-            required_proof=sorted(pod.required_proof(session, d)),
-            cash_due_cents=cash.amount_due(session, d.id),
-            code_locked=pod.code_status(session, d)["locked"],
+    rows: list[tuple[Delivery, str | None]] = []
+    if route_ids:
+        rows = list(
+            session.exec(
+                select(Delivery, Order.number)
+                .join(Order, col(Order.id) == col(Delivery.order_id), isouter=True)
+                .where(col(Delivery.route_id).in_(route_ids))
+                .order_by(col(Delivery.route_id), col(Delivery.sequence), col(Delivery.id))
+            ).all()
         )
-        for d, number in rows
+    failures = _failures_on_routes(session, route_ids)
+    on_route = {d.id for d, _ in rows}
+    off_route = [delivery_id for delivery_id in failures if delivery_id not in on_route]
+    off_route_rows: list[tuple[Delivery, str | None]] = []
+    if off_route:
+        off_route_rows = list(
+            session.exec(
+                select(Delivery, Order.number)
+                .join(Order, col(Order.id) == col(Delivery.order_id), isouter=True)
+                .where(col(Delivery.id).in_(off_route))
+            ).all()
+        )
+    order_ids = [d.order_id for d, _ in rows + off_route_rows if d.order_id is not None]
+    lines = _order_lines(session, order_ids)
+
+    stops = [_shift_stop(session, d, number, lines, failures.get(d.id)) for d, number in rows]
+    stops += [
+        _failed_stop(session, d, number, lines, failures[d.id]) for d, number in off_route_rows
     ]
+    # A failed stop keeps the place it had in the driving order when it was published.
+    stops.sort(key=lambda stop: (route_ids.index(stop.route_id), stop.sequence, stop.delivery_id))
     reasons = [
         {"code": r.code, "label": r.label, "needs_note": r.needs_note}
         for r in failure_rules.active_reasons(session)
@@ -280,6 +301,212 @@ def rider_shift(session: Session, actor: Actor, day: date) -> Shift:
         failure_reasons=reasons,
         position_interval_s=get_settings().position_interval_s,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """The last failed attempt of a stop on one of the shift's routes, and the rule's step."""
+
+    route_id: int
+    reason_code: str
+    reason_label: str
+    sequence: int | None
+    next_step: str
+    rescheduled_for: date | None
+
+
+def _failures_on_routes(session: Session, route_ids: list[int]) -> dict[int, _Failure]:
+    """Return the last failed attempt per delivery on the given routes, from the event log.
+
+    The `delivery_failed` event stores the route the stop was on, which the failure rule
+    clears from the delivery itself when it reschedules or returns the stop.
+    """
+    if not route_ids:
+        return {}
+    failed = session.exec(
+        select(Event)
+        .where(
+            Event.entity == "delivery",
+            Event.event_type == "delivery_failed",
+            col(Event.payload)["route_id"].as_integer().in_(route_ids),
+        )
+        .order_by(col(Event.id))
+    ).all()
+    last_failed = {event.entity_id: event for event in failed}
+    if not last_failed:
+        return {}
+
+    later = session.exec(
+        select(Event)
+        .where(
+            Event.entity == "delivery",
+            col(Event.entity_id).in_(list(last_failed)),
+            col(Event.event_type).in_(
+                [
+                    "delivery_assigned",
+                    "delivery_reassigned",
+                    "delivery_rescheduled",
+                    "delivery_returned",
+                ]
+            ),
+        )
+        .order_by(col(Event.id))
+    ).all()
+    sequences: dict[int, int] = {}
+    next_steps: dict[int, Event] = {}
+    for event in later:
+        failure = last_failed[event.entity_id]
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if event.event_type in ("delivery_assigned", "delivery_reassigned"):
+            route_id = payload.get("route_id", payload.get("to_route_id"))
+            sequence = payload.get("sequence")
+            same_route = route_id == failure.payload.get("route_id")
+            if event.id < failure.id and same_route and isinstance(sequence, int):
+                sequences[event.entity_id] = sequence
+        elif event.id > failure.id and event.entity_id not in next_steps:
+            next_steps[event.entity_id] = event
+
+    # Inactive reasons count too: a reason may be switched off after a rider used it.
+    labels = dict(session.exec(select(FailureReason.code, FailureReason.label)).all())
+    result = {}
+    for delivery_id, event in last_failed.items():
+        step = next_steps.get(delivery_id)
+        rescheduled_for = None
+        if step is None:
+            next_step = "held"
+        elif step.event_type == "delivery_rescheduled":
+            next_step = "rescheduled"
+            day_text = step.payload.get("day") if isinstance(step.payload, dict) else None
+            rescheduled_for = date.fromisoformat(day_text) if day_text else None
+        else:
+            next_step = "returned"
+        reason_code = str(event.payload.get("reason_code") or "")
+        result[delivery_id] = _Failure(
+            route_id=event.payload["route_id"],
+            reason_code=reason_code,
+            reason_label=labels.get(reason_code, reason_code.replace("_", " ")),
+            sequence=sequences.get(delivery_id),
+            next_step=next_step,
+            rescheduled_for=rescheduled_for,
+        )
+    return result
+
+
+def _shift_stop(
+    session: Session,
+    d: Delivery,
+    number: str | None,
+    lines: dict[int, list[dict[str, Any]]],
+    failure: _Failure | None,
+) -> ShiftStop:
+    """Build the card of a stop that is on one of the rider's routes."""
+    proof = _proof_recorded(session, d) if d.status == S.DELIVERED else []
+    stop = ShiftStop(
+        delivery_id=d.id,
+        route_id=d.route_id,
+        sequence=d.sequence or 0,
+        label=d.label,
+        address=d.address,
+        phone=d.contact_phone,
+        lat=d.latitude,
+        lon=d.longitude,
+        status=d.status,
+        attempt=d.attempt,
+        eta=_aware(d.eta).isoformat() if d.eta else None,
+        eta_local=local_clock(d.eta) or None,
+        window_start_min=d.window_start_min,
+        window_end_min=d.window_end_min,
+        window_start_local=clock(d.window_start_min) or None,
+        window_end_local=clock(d.window_end_min) or None,
+        demand_kg=d.demand_kg,
+        demand_units=d.demand_units,
+        order_number=number,
+        lines=lines.get(d.order_id, []),
+        required_proof=sorted(pod.required_proof(session, d)),
+        cash_due_cents=cash.amount_due(session, d.id),
+        code_locked=pod.code_status(session, d)["locked"],
+        proof_recorded=proof,
+    )
+    if failure is None or d.status in OPEN_STATES or d.status == S.DELIVERED:
+        return stop
+    # A returned stop stays on its route as cancelled, but the rider reads it as the failure
+    # that caused it. A stop that dispatch cancelled after a held failure stays cancelled.
+    if d.status == S.FAILED or failure.next_step != "held":
+        return dataclasses.replace(_with_failure(stop, failure), status=S.FAILED)
+    return stop
+
+
+def _failed_stop(
+    session: Session,
+    d: Delivery,
+    number: str | None,
+    lines: dict[int, list[dict[str, Any]]],
+    failure: _Failure,
+) -> ShiftStop:
+    """Build the card of a stop that the rider failed and the failure rule took off the route.
+
+    The delivery row has moved on to another day, a new attempt and no ETA. So the card
+    keeps only what the rider saw at the door, and its attempt is the one that failed.
+    """
+    stop = ShiftStop(
+        delivery_id=d.id,
+        route_id=failure.route_id,
+        sequence=failure.sequence or 0,
+        label=d.label,
+        address=d.address,
+        phone=d.contact_phone,
+        lat=d.latitude,
+        lon=d.longitude,
+        status=S.FAILED,
+        attempt=d.attempt - 1 if failure.next_step == "rescheduled" else d.attempt,
+        eta=None,
+        eta_local=None,
+        window_start_min=d.window_start_min,
+        window_end_min=d.window_end_min,
+        window_start_local=clock(d.window_start_min) or None,
+        window_end_local=clock(d.window_end_min) or None,
+        demand_kg=d.demand_kg,
+        demand_units=d.demand_units,
+        order_number=number,
+        lines=lines.get(d.order_id, []),
+        required_proof=[],
+        cash_due_cents=0,
+        code_locked=False,
+    )
+    return _with_failure(stop, failure)
+
+
+def _with_failure(stop: ShiftStop, failure: _Failure) -> ShiftStop:
+    if failure.next_step == "rescheduled" and failure.rescheduled_for is not None:
+        day = failure.rescheduled_for
+        step_text = f"rescheduled for {day:%a} {day.day} {day:%b}"
+    elif failure.next_step == "returned":
+        step_text = "returned"
+    else:
+        step_text = "waiting for dispatch"
+    return dataclasses.replace(
+        stop,
+        failure_reason=failure.reason_code,
+        failure_next_step=failure.next_step,
+        rescheduled_for=failure.rescheduled_for,
+        outcome=f"Failed — {failure.reason_label} ({step_text})",
+    )
+
+
+def _proof_recorded(session: Session, delivery: Delivery) -> list[str]:
+    """Return the proof kinds stored for the delivery's current attempt, files first."""
+    kinds = {
+        file.kind
+        for file in pod.proof_files(session, delivery.id)
+        if file.attempt == delivery.attempt
+    }
+    recorded = [kind for kind in pod.FILE_KINDS if kind in kinds]
+    code = pod.code_status(session, delivery)
+    if code["verified"]:
+        recorded.append("code")
+    elif code["waived"]:
+        recorded.append("code waived")
+    return recorded
 
 
 def _order_lines(session: Session, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

@@ -202,7 +202,7 @@ def post_positions(
                     "accuracy_m": 10,
                 }
             ).encode()
-            request = urllib.request.Request(
+            request = urllib.request.Request(  # noqa: S310
                 f"{base_url}/api/v1/rider/positions",
                 data=body,
                 method="POST",

@@ -6,7 +6,13 @@ import reflex as rx
 
 from distro.components.badges import status_badge
 from distro.components.layout import panel
-from distro.state.board_live import POLL_INTERVAL_MS, BoardLiveState, ExceptionRow, UpdateRow
+from distro.state.board_live import (
+    EXCEPTIONS_PAGE_SIZE,
+    POLL_INTERVAL_MS,
+    BoardLiveState,
+    ExceptionRow,
+    UpdateRow,
+)
 
 TICK_BUTTON_ID = "board-live-tick"
 
@@ -88,7 +94,17 @@ def live_panel() -> rx.Component:
                 BoardLiveState.exception_count > 0,
                 rx.badge(BoardLiveState.exception_count, color_scheme="red", variant="soft"),
             ),
+            rx.cond(
+                BoardLiveState.exceptions_truncated,
+                rx.text(
+                    f"showing first {EXCEPTIONS_PAGE_SIZE}",
+                    size="1",
+                    color_scheme="gray",
+                    id="exceptions-truncated",
+                ),
+            ),
             spacing="2",
+            align="center",
         ),
         rx.cond(
             BoardLiveState.exception_count > 0,

@@ -7,8 +7,17 @@ import reflex as rx
 from distro.backbone.models import Role
 from distro.state.auth import AuthState
 
-NAV_ITEMS = [("Dispatch", "/dispatch", "route"), ("KPIs", "/kpis", "chart-line")]
-"""(label, route, lucide icon) of each page in the top bar."""
+NAV_ITEMS = [
+    ("Dispatch", "/dispatch", "route", (Role.DISPATCHER, Role.ADMIN)),
+    ("Order desk", "/orders/desk", "clipboard-list", (Role.DISPATCHER, Role.MANAGER, Role.ADMIN)),
+    ("Cash", "/cash", "banknote", (Role.DISPATCHER, Role.MANAGER, Role.ADMIN)),
+    ("KPIs", "/kpis", "chart-line", (Role.MANAGER, Role.ADMIN)),
+    ("Admin", "/admin", "settings", (Role.ADMIN,)),
+]
+"""(label, route, lucide icon, roles that see it) of each page in the top bar.
+
+Hiding a link is only a convenience: each page checks the role on the server.
+"""
 
 
 def _nav_link(label: str, href: str, icon: str, active: bool) -> rx.Component:
@@ -29,8 +38,12 @@ def _nav_link(label: str, href: str, icon: str, active: bool) -> rx.Component:
     )
 
 
-ADMIN_NAV_ITEM = ("Admin", "/admin", "settings")
-"""The top-bar link that only admins see."""
+def _visible_to(roles: tuple[Role, ...]) -> rx.Var:
+    """Return a condition that is true when the signed-in user has one of `roles`."""
+    condition = AuthState.signed_in_role == str(roles[0])
+    for role in roles[1:]:
+        condition = condition | (AuthState.signed_in_role == str(role))
+    return condition
 
 
 def user_menu() -> rx.Component:
@@ -67,11 +80,10 @@ def top_bar(active: str, right: rx.Component | None = None) -> rx.Component:
             align="center",
             padding_right="12px",
         ),
-        *[_nav_link(label, href, icon, label == active) for label, href, icon in NAV_ITEMS],
-        rx.cond(
-            AuthState.signed_in_role == str(Role.ADMIN),
-            _nav_link(*ADMIN_NAV_ITEM, ADMIN_NAV_ITEM[0] == active),
-        ),
+        *[
+            rx.cond(_visible_to(roles), _nav_link(label, href, icon, label == active))
+            for label, href, icon, roles in NAV_ITEMS
+        ],
         rx.spacer(),
         right if right is not None else rx.fragment(),
         user_menu(),

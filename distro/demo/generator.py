@@ -6,6 +6,10 @@ database. Only timestamps (`created_at`, event times) differ between two runs.
 
 Orders go through `backbone.orders.place_order`, so stock reservations, dealer exposure,
 `order_placed` events and delivery stops are the same as for orders placed in the app.
+
+Each dealer's opening balance is a few orders delivered in the weeks before the demo day, each
+with its invoice from `billing.raise_invoice`, so the unpaid balance equals the open invoices
+and some of them are already past due.
 """
 
 from __future__ import annotations
@@ -16,18 +20,22 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, func, select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from distro.backbone.actors import SYSTEM
+from distro.backbone.billing import raise_invoice
 from distro.backbone.errors import ValidationError
 from distro.backbone.models import (
+    Channel,
     Customer,
     Dealer,
     Delivery,
+    Invoice,
     Order,
     OrderLine,
     OrderStatus,
@@ -40,7 +48,7 @@ from distro.backbone.models import (
     Vehicle,
     Warehouse,
 )
-from distro.backbone.orders import LineRequest, place_order
+from distro.backbone.orders import LineRequest, order_number, place_order
 from distro.db import session_scope
 from distro.demo import data
 from distro.demo.towns import Town, find_city, offset_point, towns_around
@@ -57,6 +65,12 @@ FLEET = (("truck", 10), ("van", 10), ("motorbike", 3))
 
 WINDOW_SHARE = 0.3
 """Share of orders with a delivery window narrower than the dealer's receiving hours."""
+
+INVOICE_AGE_DAYS = (3, 60)
+"""Range of days before the demo day on which the opening balance's invoices were issued.
+
+With the default 30-day payment terms, roughly half of them are past due.
+"""
 
 COMPASS = ("North", "North-East", "East", "South-East", "South", "South-West", "West", "North-West")
 
@@ -78,6 +92,8 @@ class DemoSummary:
     shifts: int
     orders: int
     order_lines: int
+    invoices: int
+    unpaid_cents: int
     deliveries: int
     demand_kg: int
     demand_units: int
@@ -94,6 +110,8 @@ class DemoSummary:
             f"  {self.products} products in {self.tiers} price tiers",
             f"  {self.riders} riders with {self.vehicles} vehicles and {self.shifts} shifts",
             f"  {self.orders} confirmed orders, {self.order_lines} lines, {self.deliveries} stops",
+            f"  {self.invoices} open invoices from earlier deliveries, "
+            f"{self.unpaid_cents / 100:.2f} unpaid",
             f"  demand {self.demand_kg} kg / {self.demand_units} units; fleet capacity "
             f"{self.capacity_kg} kg / {self.capacity_units} units",
             f"  built in {self.seconds:.1f} s",
@@ -179,9 +197,16 @@ def _generate(session: Session, seed: int, day: date) -> DemoSummary:
 
     plans = _plan_orders(rng, dealers, products)
     _add_stock(session, rng, depot, dealers, products, plans)
+    # Before the day's orders, so their credit check counts the opening balance.
+    invoices = _add_opening_balances(session, rng, depot, dealers, products, day)
     orders = _place_orders(session, dealers, plans, day)
 
-    line_count = session.exec(select(func.count()).select_from(OrderLine)).one()
+    line_count = session.exec(
+        select(func.count())
+        .select_from(OrderLine)
+        .join(Order, col(Order.id) == col(OrderLine.order_id))
+        .where(Order.delivery_day == day)
+    ).one()
     stops = list(
         session.exec(select(Delivery).where(Delivery.day == day, Delivery.depot_id == depot.id))
     )
@@ -199,6 +224,8 @@ def _generate(session: Session, seed: int, day: date) -> DemoSummary:
         shifts=len(shifts),
         orders=len(orders),
         order_lines=line_count,
+        invoices=len(invoices),
+        unpaid_cents=sum(invoice.amount_cents for invoice in invoices),
         deliveries=len(stops),
         demand_kg=sum(stop.demand_kg for stop in stops),
         demand_units=sum(stop.demand_units for stop in stops),
@@ -315,7 +342,7 @@ def _add_dealers(
             name=f"{town.name} {rng.choice(data.TRADE_WORDS)} {per_town[town.name]}",
             tier_id=tiers[tier].id,
             credit_limit_cents=data.CREDIT_LIMIT_CENTS[tier] * rng.randint(1, 3),
-            unpaid_cents=rng.randint(0, data.CREDIT_LIMIT_CENTS[tier] // 4),
+            unpaid_cents=0,
             address=_address(rng, town.name),
             town=town.name,
             latitude=round(latitude, 6),
@@ -523,3 +550,84 @@ def _place_orders(
             raise RuntimeError(f"demo order {order.number} is {order.status}, expected confirmed")
         orders.append(order)
     return orders
+
+
+def _add_opening_balances(
+    session: Session,
+    rng: random.Random,
+    depot: Warehouse,
+    dealers: list[Dealer],
+    products: list[Product],
+    day: date,
+) -> list[Invoice]:
+    """Add 0-3 delivered, unpaid orders per dealer with their invoices, issued before `day`.
+
+    A dealer's invoices add up to at most a quarter of its tier's base credit limit, which
+    leaves room for the day's orders under every credit limit. The dealer's `unpaid_cents`
+    is set to the sum of its invoices.
+    """
+    factors = {tier_code: factor for tier_code, _, factor in data.TIERS}
+    tier_codes = {tier.id: tier.code for tier in session.exec(select(PriceTier)).all()}
+    weights = {product.id: product.weight_kg for product in products}
+    list_prices = {
+        product.sku: item.list_price_cents
+        for product, item in zip(products, data.PRODUCTS, strict=True)
+    }
+    bulk = products[:28]
+
+    history: list[tuple[Dealer, Order, list[OrderLine], datetime]] = []
+    for dealer in dealers:
+        tier_code = tier_codes[dealer.tier_id]
+        room = data.CREDIT_LIMIT_CENTS[tier_code] // 4
+        count = rng.choices((0, 1, 2, 3), weights=(20, 35, 30, 15))[0]
+        for _ in range(count):
+            issued_day = day - timedelta(days=rng.randint(*INVOICE_AGE_DAYS))
+            lines = []
+            for product in rng.sample(bulk, rng.randint(1, 3)):
+                quantity = max(rng.randint(4, 30), product.min_order_qty)
+                price = round(list_prices[product.sku] * factors[tier_code])
+                lines.append(
+                    OrderLine(
+                        order_id=0,
+                        product_id=product.id,
+                        quantity=quantity,
+                        unit_price_cents=price,
+                        line_total_cents=price * quantity,
+                    )
+                )
+            total = sum(line.line_total_cents for line in lines)
+            if total > room:
+                continue
+            room -= total
+            issued_at = datetime.combine(issued_day, clock_time(15, 0), tzinfo=UTC)
+            order = Order(
+                # A placeholder until the id is known, because numbers are unique.
+                number=f"DEMO-{len(history)}",
+                channel=Channel.DEALER,
+                status=OrderStatus.DELIVERED,
+                dealer_id=dealer.id,
+                warehouse_id=depot.id,
+                total_cents=total,
+                weight_kg=round(sum(weights[line.product_id] * line.quantity for line in lines), 3),
+                units=sum(line.quantity for line in lines),
+                delivery_day=issued_day,
+                window_start_min=dealer.receiving_open_min,
+                window_end_min=dealer.receiving_close_min,
+                entered_by="demo",
+                created_at=issued_at - timedelta(days=1),
+            )
+            history.append((dealer, order, lines, issued_at))
+
+    session.add_all([order for _, order, _, _ in history])
+    session.flush()
+    invoices = []
+    for dealer, order, lines, issued_at in history:
+        order.number = order_number(order.id)
+        for line in lines:
+            line.order_id = order.id
+        session.add_all(lines)
+        invoices.append(raise_invoice(session, order, issued_at=issued_at))
+        dealer.unpaid_cents += order.total_cents
+    session.add_all(dealers)
+    session.flush()
+    return invoices

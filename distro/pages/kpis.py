@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from distro.components.layout import app_shell, panel
+from distro.components.map_frame import map_frame
 from distro.components.tables import header_cell, number_cell, text_cell
 from distro.state.kpis import (
     POLL_MS,
@@ -18,11 +19,13 @@ from distro.state.kpis import (
     ReasonRow,
     RiderRow,
     RouteRow,
+    TerritoryRow,
     TrendPoint,
 )
 
 ROUTE = "/kpis"
 CHART_HEIGHT = 220
+MAP_HEIGHT = "380px"
 
 
 def _select(
@@ -193,7 +196,7 @@ def reasons_panel() -> rx.Component:
     chart = rx.recharts.bar_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
         rx.recharts.x_axis(type_="number"),
-        rx.recharts.y_axis(data_key="reason", type_="category", width=130),
+        rx.recharts.y_axis(data_key="reason", type_="category", width=170),
         rx.recharts.graphing_tooltip(),
         rx.recharts.bar(data_key="failed", name="failed attempts", fill="#d62728"),
         data=KpiState.reasons.to(list[dict[str, Any]]),
@@ -271,6 +274,58 @@ def breakdown_panel() -> rx.Component:
             render,
         ),
         actions=csv_button("breakdown"),
+    )
+
+
+def territory_map_panel() -> rx.Component:
+    """Render the territories as circles on a map, with the same figures as a table below."""
+
+    def render(row: TerritoryRow) -> rx.Component:
+        return rx.table.row(
+            text_cell(row.territory),
+            number_cell(row.orders),
+            number_cell(row.value),
+            number_cell(row.delivered),
+            number_cell(row.failed),
+            number_cell(_percent(row.on_time_pct)),
+            number_cell(_percent(row.first_attempt_pct)),
+            number_cell(_percent(row.fill_pct)),
+        )
+
+    table = _table(
+        [
+            ("Territory", False),
+            ("Orders", True),
+            ("Value", True),
+            ("Delivered", True),
+            ("Failed", True),
+            ("On time", True),
+            ("First attempt", True),
+            ("Fill rate", True),
+        ],
+        KpiState.territories,
+        render,
+    )
+    frame = rx.box(
+        rx.cond(
+            KpiState.territory_map_path != "",
+            map_frame(KpiState.territory_map_path, title="Territory map", id="kpi-map"),
+            rx.center(
+                rx.text("Fix the filters to see the map.", color_scheme="gray"), height="100%"
+            ),
+        ),
+        height=MAP_HEIGHT,
+    )
+    return panel(
+        "Territories: orders and on-time rate",
+        frame,
+        rx.accordion.root(
+            rx.accordion.item(header="Numbers", content=table, value="numbers"),
+            collapsible=True,
+            type="single",
+            variant="ghost",
+        ),
+        actions=csv_button("territories"),
     )
 
 
@@ -401,9 +456,12 @@ def kpis_page() -> rx.Component:
             ),
             rx.flex(rx.foreach(KpiState.figures, figure_card), wrap="wrap", spacing="2"),
             trend_panel(),
-            rx.grid(reasons_panel(), breakdown_panel(), columns="2", spacing="3", width="100%"),
+            rx.grid(
+                territory_map_panel(), breakdown_panel(), columns="2", spacing="3", width="100%"
+            ),
+            rx.grid(reasons_panel(), riders_panel(), columns="2", spacing="3", width="100%"),
             routes_panel(),
-            rx.grid(riders_panel(), credit_panel(), columns="2", spacing="3", width="100%"),
+            credit_panel(),
             spacing="3",
             width="100%",
         ),

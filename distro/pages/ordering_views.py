@@ -88,7 +88,8 @@ def paste_form() -> rx.Component:
                 rx.text_area(
                     name="paste",
                     placeholder=(
-                        "Paste lines, e.g.\nSKU-104 20\n20 x cement 50kg\nwall paint white 18L - 5"
+                        "Paste lines, e.g.\nSKU-104 20\n20 x cola 0.33 L can\n"
+                        "Orange juice 1 L carton - 5 packs"
                     ),
                     rows="4",
                     width="100%",
@@ -622,6 +623,17 @@ def order_detail() -> rx.Component:
                     State.selected_total,
                     size="1",
                     color_scheme="gray",
+                ),
+                rx.cond(
+                    State.selected_code != "",
+                    rx.callout(
+                        rx.text(
+                            "Confirmation code for the rider: ",
+                            rx.text.strong(State.selected_code, id="confirmation-code"),
+                        ),
+                        icon="key-round",
+                        size="1",
+                    ),
                 ),
                 rx.vstack(rx.foreach(State.steps, step_row), spacing="2", id="timeline"),
                 rx.divider(),

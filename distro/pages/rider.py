@@ -23,7 +23,7 @@ STYLE = """
 .rider-top { display: flex; align-items: center; gap: 12px; padding: 10px 14px;
   background: #000000; color: #ffffff; }
 .rider-top h1 { font-size: 20px; margin: 0; flex: 1; }
-.rider-top button { font-size: 16px; min-height: 44px; padding: 0 14px; background: #ffffff;
+.rider-top button { font-size: 16px; min-height: 48px; padding: 0 14px; background: #ffffff;
   color: #000000; border: 0; border-radius: 8px; font-weight: 700; }
 .rider-netbar { padding: 8px 14px; font-weight: 700; font-size: 16px; }
 .rider-netbar.online { background: #d1fae5; color: #064e3b; }
@@ -32,9 +32,8 @@ STYLE = """
 .rider-summary { margin: 4px 2px 12px; font-size: 16px; }
 .rider-empty { font-size: 18px; padding: 24px 4px; }
 .rider-stop { border: 3px solid #000000; border-radius: 12px; padding: 12px; margin-bottom: 14px; }
-.rider-stop.status-delivered, .rider-stop.status-cancelled, .rider-stop.status-pending {
-  border-color: #6b7280; color: #374151; }
-.rider-stop.status-failed { border-color: #b91c1c; }
+.rider-stop.status-delivered, .rider-stop.status-cancelled, .rider-stop.status-pending,
+.rider-stop.status-failed { border-color: #6b7280; color: #374151; }
 .rider-stop-head { display: flex; align-items: center; gap: 10px; }
 .rider-seq { display: inline-flex; align-items: center; justify-content: center; min-width: 36px;
   height: 36px; border-radius: 50%; background: #000000; color: #ffffff; font-weight: 800; }
@@ -46,6 +45,8 @@ STYLE = """
 .rider-address { margin: 8px 0 2px; font-weight: 600; }
 .rider-meta { margin: 2px 0; font-size: 16px; }
 .rider-lines { margin: 6px 0; padding-left: 20px; font-size: 16px; }
+.rider-outcome { margin: 6px 0; font-weight: 800; color: #991b1b; }
+.rider-proof { margin: 6px 0; font-size: 16px; font-weight: 700; color: #065f46; }
 .rider-cash { font-weight: 800; font-size: 18px; margin: 6px 0; }
 .rider-pending { font-size: 15px; font-weight: 700; color: #92400e; margin: 6px 0; }
 .rider-error { color: #b91c1c; font-weight: 700; font-size: 16px; margin: 6px 0; }
@@ -64,6 +65,9 @@ STYLE = """
   margin-bottom: 12px; }
 .rider-input { font-size: 18px; min-height: 52px; padding: 8px 10px; border: 2px solid #000000;
   border-radius: 8px; background: #ffffff; color: #000000; }
+/* Reflex's "cannot connect" toast would cover a stop card; the status bar already says the
+   phone is offline, so the page hides notifications while it is. */
+body:has(#rider-netbar[data-online='no']) section[aria-label^='Notifications'] { display: none; }
 .rider-signature { width: 100%; height: 200px; border: 2px solid #000000; border-radius: 8px;
   touch-action: none; background: #ffffff; }
 """
@@ -74,7 +78,14 @@ def rider_page() -> rx.Component:
     return rx.el.div(
         rx.el.style(STYLE),
         rx.el.header(
-            rx.el.h1(RiderState.rider_name, " · ", RiderState.day_label),
+            # Empty until the state loads, which never happens on a reload while offline.
+            rx.el.h1(
+                rx.cond(
+                    RiderState.rider_name,
+                    RiderState.rider_name + " · " + RiderState.day_label,
+                    "Your stops",
+                )
+            ),
             rx.el.button(
                 "Sign out", on_click=RiderState.sign_out, type="button", id="rider-sign-out"
             ),

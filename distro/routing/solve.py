@@ -29,7 +29,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from distro.routing.engine_pyvrp import EngineResult, EngineTask
+from distro.routing.engine_pyvrp import SECOND_HISTORY_LENGTH, EngineResult, EngineTask
 from distro.routing.problem import Plan, Problem, Route, Unassigned
 from distro.routing.schedule import REPAIR_REASON, check_route, repair_route, unassigned_for
 from distro.routing.worker import run_engine, run_in_children
@@ -67,7 +67,8 @@ def solve(
     Args:
         problem: Stops, vehicles and matrices.
         time_limit: Wall-clock budget in seconds for the whole call.
-        seed: Seed of the search. ``auto`` also runs a second search with ``seed + 1``.
+        seed: Seed of the search. ``auto`` also runs a second search with ``seed + 1``
+            and PyVRP's default acceptance history.
         engine: ``auto`` (PyVRP on up to two processes, best quality), ``pyvrp``
             (one PyVRP search in this process) or ``ortools`` (OR-Tools cheapest arc
             and guided local search, the baseline).
@@ -220,11 +221,13 @@ def _solve_whole(
         if n_workers <= 1:
             tasks = [("pyvrp", required if all_fit else optional, seed)]
         elif all_fit:
-            tasks = [("pyvrp", required, seed), ("pyvrp", required, seed + 1)]
+            second = replace(required, history_length=SECOND_HISTORY_LENGTH)
+            tasks = [("pyvrp", required, seed), ("pyvrp", second, seed + 1)]
         else:
             # One search must serve every stop (fast, the better plan when the fleet
             # suffices) and one may leave stops out (always ends feasible).
-            tasks = [("pyvrp", required, seed), ("pyvrp", optional, seed + 1)]
+            second = replace(optional, history_length=SECOND_HISTORY_LENGTH)
+            tasks = [("pyvrp", required, seed), ("pyvrp", second, seed + 1)]
 
     report(f"searching with {len(tasks)} {tasks[0][0]} search(es)", 0.05)
     results = _run_tasks(tasks, deadline, max_iterations, report)

@@ -22,7 +22,7 @@ from sqlmodel import col, func, select
 from distro.backbone.board import board_exceptions
 from distro.backbone.events import latest_event_id
 from distro.backbone.models import Delivery, Event, RiderPosition
-from distro.components.formatting import local_clock, status_label
+from distro.formatting import local_clock, status_label
 from distro.db import session_scope
 from distro.state.dispatch import BOARD_ROLES, DispatchState, parse_board_key
 
@@ -89,11 +89,15 @@ def read_cursor() -> tuple[int, int]:
         return latest_event_id(session), newest_position
 
 
-def read_live(board: str) -> tuple[list[ExceptionRow], list[UpdateRow]]:
-    """Read the exceptions and the recent rider updates of a board; runs in a worker thread."""
+def read_live(board: str) -> tuple[list[ExceptionRow], int, list[UpdateRow]]:
+    """Read the exceptions and the recent rider updates of a board; runs in a worker thread.
+
+    Returns the first `EXCEPTIONS_PAGE_SIZE` exceptions, the total number of exceptions and
+    the recent updates.
+    """
     parsed = parse_board_key(board)
     if parsed is None:
-        return [], []
+        return [], 0, []
     day, depot_id = parsed
     with session_scope() as session:
         found = board_exceptions(session, day, depot_id)
@@ -133,7 +137,7 @@ def read_live(board: str) -> tuple[list[ExceptionRow], list[UpdateRow]]:
         )
         for event, label in rows
     ]
-    return exceptions, updates
+    return exceptions, len(found), updates
 
 
 class BoardLiveState(DispatchState):
@@ -143,6 +147,8 @@ class BoardLiveState(DispatchState):
     position_stamp: int = 0
     exceptions: list[ExceptionRow] = []
     exception_count: int = 0
+    """All exceptions of the board; `exceptions` holds at most `EXCEPTIONS_PAGE_SIZE` of them."""
+    exceptions_truncated: bool = False
     updates: list[UpdateRow] = []
     live_board: str = ""
     """The board whose panel is shown, so a switch of board re-reads it at once."""
@@ -177,9 +183,10 @@ class BoardLiveState(DispatchState):
             self._map_stale = False
 
         if events_moved or board_switched or clock_due or positions_moved:
-            exceptions, updates = await asyncio.to_thread(read_live, self.board)
+            exceptions, total, updates = await asyncio.to_thread(read_live, self.board)
             self.exceptions = exceptions
-            self.exception_count = len(exceptions)
+            self.exception_count = total
+            self.exceptions_truncated = total > len(exceptions)
             self.updates = updates
             self._clock_read_at = now
         self.live_cursor = cursor

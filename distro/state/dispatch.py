@@ -20,7 +20,7 @@ from distro.backbone import route_edits
 from distro.backbone.actors import Actor
 from distro.backbone.errors import DistroError
 from distro.backbone.models import Role
-from distro.components.formatting import (
+from distro.formatting import (
     hours_minutes,
     km,
     local_clock,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -22,7 +23,7 @@ from distro.backbone.errors import ValidationError
 from distro.backbone.events import latest_event_id
 from distro.backbone.kpis import Dimension, KpiFilter
 from distro.backbone.models import Channel, Role
-from distro.components.formatting import hours_minutes, km
+from distro.formatting import hours_minutes, km
 from distro.db import session_scope
 from distro.settings import get_settings
 from distro.state.auth import AuthState
@@ -31,15 +32,22 @@ logger = logging.getLogger(__name__)
 
 KPI_ROLES = (Role.MANAGER, Role.ADMIN)
 DEFAULT_RANGE_DAYS = 30
-MAX_RANGE_DAYS = 366
-"""Longest range the page accepts; longer ranges belong in an export."""
 TABLE_PAGE_SIZE = 50
 """Rows shown in each table; the CSV download has every row."""
 POLL_MS = 5000
 """How often the browser asks whether new events arrived, in milliseconds."""
 
 BREAKDOWNS = ("territory", "depot", "dealer", "rider", "channel")
-CSV_TABLES = ("trend", "reasons", "breakdown", "routes", "riders", "credit")
+CSV_TABLES = ("trend", "reasons", "breakdown", "territories", "routes", "riders", "credit")
+MAP_PATH = "/api/v1/maps/kpis"
+MAP_FILTER_PARAMS = (
+    ("depot", "depot_id"),
+    ("territory", "territory"),
+    ("dealer", "dealer_id"),
+    ("rider", "rider_id"),
+    ("channel", "channel"),
+)
+"""(page filter, map query parameter) pairs: the map takes the filters of the page."""
 
 
 @dataclasses.dataclass
@@ -88,6 +96,20 @@ class BreakdownRow:
     orders: int
     value: str
     attempts: int
+    on_time_pct: float | None
+    first_attempt_pct: float | None
+    fill_pct: float | None
+
+
+@dataclasses.dataclass
+class TerritoryRow:
+    """The figures of one territory, as its circle on the performance map shows them."""
+
+    territory: str
+    orders: int
+    value: str
+    delivered: int
+    failed: int
     on_time_pct: float | None
     first_attempt_pct: float | None
     fill_pct: float | None
@@ -166,14 +188,7 @@ def parse_filter(values: dict[str, str]) -> KpiFilter:
         end = date.fromisoformat(values.get("end", ""))
     except ValueError as error:
         raise ValidationError("Pick a start and an end date (YYYY-MM-DD).") from error
-    if end < start:
-        raise ValidationError(
-            f"The range ends on {end} before it starts on {start}; swap the dates."
-        )
-    if (end - start).days >= MAX_RANGE_DAYS:
-        raise ValidationError(
-            f"Pick at most {MAX_RANGE_DAYS} days; export longer ranges from the API."
-        )
+    kpis.check_range(KpiFilter(start=start, end=end))
 
     def number(name: str) -> int | None:
         raw = values.get(name, "")
@@ -329,6 +344,26 @@ def breakdown_rows(session: Session, flt: KpiFilter, by: Dimension) -> list[Brea
     return rows
 
 
+def territory_rows(session: Session, flt: KpiFilter) -> list[TerritoryRow]:
+    """Return the figures behind the performance map, largest order volume first."""
+    rows = sorted(
+        kpis.territory_performance(session, flt), key=lambda r: (-r["orders"], r["territory"])
+    )
+    return [
+        TerritoryRow(
+            territory=row["territory"],
+            orders=row["orders"],
+            value=money(row["value_cents"]),
+            delivered=row["delivered"],
+            failed=row["failed"],
+            on_time_pct=pct(row["on_time_rate"]),
+            first_attempt_pct=pct(row["first_attempt_rate"]),
+            fill_pct=pct(row["fill_rate"]),
+        )
+        for row in rows
+    ]
+
+
 def route_rows(session: Session, flt: KpiFilter, limit: int) -> list[RouteRow]:
     """Return the newest published routes of the range with planned against actual figures."""
     rows = kpis.route_table(session, flt, limit=limit)
@@ -401,6 +436,8 @@ def table_csv(session: Session, flt: KpiFilter, table: str, breakdown: Dimension
         ]
     elif table == "breakdown":
         rows = [dataclasses.asdict(row) for row in breakdown_rows(session, flt, breakdown)]
+    elif table == "territories":
+        rows = kpis.territory_performance(session, flt)
     elif table == "routes":
         rows = kpis.route_table(session, flt, limit=1_000_000)
     elif table == "riders":
@@ -433,11 +470,14 @@ class KpiState(AuthState):
     trend: list[TrendPoint] = []
     reasons: list[ReasonRow] = []
     breakdown_table: list[BreakdownRow] = []
+    territories: list[TerritoryRow] = []
     routes: list[RouteRow] = []
     riders: list[RiderRow] = []
     credit: list[CreditRow] = []
 
     seen_event_id: int = 0
+    map_version: int = 0
+    """The event id the figures were last read at; the map reloads when it changes."""
     refreshed_at: str = ""
     error: str = ""
 
@@ -451,6 +491,19 @@ class KpiState(AuthState):
             "rider": self.rider,
             "channel": self.channel,
         }
+
+    @rx.var
+    def territory_map_path(self) -> str:
+        """Path of the territory map for the applied filters; empty while they are invalid."""
+        if not self.start or not self.end or self.error:
+            return ""
+        query = {"start": self.start, "end": self.end}
+        for name, parameter in MAP_FILTER_PARAMS:
+            value = getattr(self, name)
+            if value:
+                query[parameter] = value
+        query["v"] = str(self.map_version)
+        return f"{MAP_PATH}?{urlencode(query)}"
 
     def _reload(self) -> None:
         """Read every figure for the current filters; a bad filter shows its message instead."""
@@ -468,9 +521,11 @@ class KpiState(AuthState):
                 ReasonRow(r["key"], r["failed"]) for r in kpis.failures_by_reason(session, flt)
             ]
             self.breakdown_table = breakdown_rows(session, flt, by)[:TABLE_PAGE_SIZE]
+            self.territories = territory_rows(session, flt)[:TABLE_PAGE_SIZE]
             self.routes = route_rows(session, flt, TABLE_PAGE_SIZE)
             self.riders = rider_rows(session, flt)[:TABLE_PAGE_SIZE]
             self.credit = credit_rows(session, flt, TABLE_PAGE_SIZE)
+        self.map_version = self.seen_event_id
         self.error = ""
         self.refreshed_at = datetime.now(ZoneInfo(get_settings().timezone)).strftime("%H:%M:%S")
 

@@ -9,6 +9,7 @@ are read from the server on every change, and again inside the submit transactio
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import date, timedelta
@@ -23,7 +24,7 @@ from distro.backbone.events import latest_event_id
 from distro.backbone.models import Dealer, Role
 from distro.backbone.orders import LineRequest, submit_order
 from distro.backbone.tracking import local_today
-from distro.components.formatting import status_label
+from distro.formatting import status_label
 from distro.db import get_engine, session_scope
 from distro.state.auth import AuthState
 from distro.state.ordering_rows import (
@@ -63,6 +64,8 @@ MAX_CART_LINES = 100
 MAX_QUANTITY = 1_000_000
 MAX_PASTE_CHARS = 20_000
 MAX_CSV_BYTES = 512 * 1024
+MAX_SAVED_CART_CHARS = 8_000
+"""Longest saved cart read back from the browser; a longer value is ignored."""
 
 
 def new_submit_key() -> str:
@@ -73,6 +76,42 @@ def new_submit_key() -> str:
 def next_delivery_day() -> date:
     """Return the default delivery day: tomorrow in the network's time zone."""
     return local_today() + timedelta(days=1)
+
+
+def encode_saved_cart(dealer_id: int, items: list[CartItem]) -> str:
+    """Return the cart as compact JSON for the browser: the dealer id and [sku, quantity] pairs."""
+    lines = [[item.sku, item.quantity] for item in items]
+    return json.dumps({"dealer": dealer_id, "lines": lines}, separators=(",", ":"))
+
+
+def decode_saved_cart(text: str, dealer_id: int) -> list[tuple[str, int]]:
+    """Return the [sku, quantity] pairs of a saved cart if it belongs to `dealer_id`.
+
+    The value comes from the browser, so anything malformed, too long or saved for another
+    dealer gives an empty list, and only SKU strings and whole quantities are read.
+    """
+    if not text or len(text) > MAX_SAVED_CART_CHARS:
+        return []
+    try:
+        saved = json.loads(text)
+    except ValueError:
+        return []
+    if not isinstance(saved, dict) or saved.get("dealer") != dealer_id:
+        return []
+    lines = saved.get("lines")
+    if not isinstance(lines, list):
+        return []
+    pairs = []
+    for line in lines[:MAX_CART_LINES]:
+        if (
+            isinstance(line, list)
+            and len(line) == 2
+            and isinstance(line[0], str)
+            and isinstance(line[1], int)
+            and not isinstance(line[1], bool)
+        ):
+            pairs.append((line[0], line[1]))
+    return pairs
 
 
 def read_cart(actor: Actor, dealer_id: int | None, items: list[CartItem]) -> cart.CartCheck:
@@ -101,6 +140,11 @@ class OrderingState(AuthState):
     catalog_count: int = 0
 
     cart_items: list[CartItem] = []
+    # The dealer's cart survives a reload and a new sign-in in the same browser. Browser
+    # storage needs no table or clean-up job, and it can be trusted this far: it holds only
+    # SKUs and quantities, restored through `_add_line` and checked by the server like typed
+    # lines, and it is read back only for the dealer id it was saved for.
+    saved_cart: str = rx.LocalStorage("", name="distro_dealer_cart")
     cart_rows: list[CartRow] = []
     cart_total: str = "0.00"
     credit_limit: str = "0.00"
@@ -131,6 +175,7 @@ class OrderingState(AuthState):
     selected_total: str = ""
     selected_delivery_day: str = ""
     selected_lines: list[LineRow] = []
+    selected_code: str = ""
     steps: list[StepRow] = []
 
     seen_event_id: int = 0
@@ -211,6 +256,9 @@ class OrderingState(AuthState):
         self.notice = ""
         self.input_notice = ""
         self._reset_cart()
+        if not self.desk_mode:
+            for sku, quantity in decode_saved_cart(self.saved_cart, self.dealer_id):
+                self._add_line(sku, quantity)
         self._load_catalog(actor)
         self._load_orders(actor)
         self._load_account(actor)
@@ -340,9 +388,10 @@ class OrderingState(AuthState):
             )
         self.matches = (self.matches + pending)[:50]
         unmatched = sum(1 for row in pending if not row.candidates)
+        to_confirm = len(pending) - unmatched
         parts = [f"Added {added} line{'s' if added != 1 else ''}."]
-        if pending:
-            parts.append(f"{len(pending)} to confirm below.")
+        if to_confirm:
+            parts.append(f"{to_confirm} to confirm below.")
         if unmatched:
             parts.append(f"{unmatched} matched no product.")
         self.input_notice = " ".join(parts)
@@ -449,6 +498,9 @@ class OrderingState(AuthState):
         return actor.dealer_id if actor.role == Role.DEALER else (self.dealer_id or None)
 
     def _apply_check(self, check: cart.CartCheck) -> None:
+        # Every change of the cart ends in a check, so this is where the dealer's copy is saved.
+        if not self.desk_mode and self.dealer_id:
+            self.saved_cart = encode_saved_cart(self.dealer_id, self.cart_items)
         self.cart_rows = [cart_row(line) for line in check.lines]
         self.cart_total = money(check.total_cents)
         self.credit_limit = money(check.credit_limit_cents)
@@ -622,6 +674,7 @@ class OrderingState(AuthState):
             for line, sku, name in view.lines
         ]
         self.steps = [step_row(step) for step in view.steps]
+        self.selected_code = view.confirmation_code or ""
 
     # Account
 

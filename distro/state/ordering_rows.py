@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from distro.backbone import cart, dealer_orders
 from distro.backbone.models import Order
-from distro.components.formatting import local_clock, status_label
+from distro.formatting import local_clock, status_label
 
 
 def money(cents: int) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import Session
 
 from distro.backbone.models import Delivery
+from distro.settings import reset_settings
 from tests.api.conftest import ApiWorld
 from tests.auth.conftest import Tenancy, place_tenant_orders
+from tests.factories import DAY
 
 
 def make_jpeg() -> bytes:
@@ -157,3 +161,28 @@ def test_proof_upload_rejects_oversize(world: ApiWorld, tenancy: Tenancy, monkey
     )
     assert response.status_code == 422
     assert "100" in response.json()["message"]
+
+
+def test_shift_times_in_network_zone(world: ApiWorld, tenancy: Tenancy, monkeypatch):
+    """The shift list sends the ETA and window as HH:MM in DISTRO_TIMEZONE."""
+    stop = tenancy.delivery_ids[0]
+    with Session(world.engine) as session:
+        delivery = session.get(Delivery, stop)
+        delivery.eta = datetime(2026, 12, 7, 7, 57, tzinfo=UTC)
+        delivery.window_start_min = 7 * 60
+        delivery.window_end_min = 9 * 60 + 30
+        session.add(delivery)
+        session.commit()
+    monkeypatch.setenv("DISTRO_TIMEZONE", "Europe/Berlin")
+    reset_settings()
+
+    response = world.client.get(
+        "/api/v1/rider/shift", params={"day": DAY.isoformat()}, headers=world.headers("rider0")
+    )
+
+    assert response.status_code == 200, response.text
+    found = {item["delivery_id"]: item for item in response.json()["stops"]}
+    assert found[stop]["eta_local"] == "08:57"
+    assert found[stop]["window_start_local"] == "07:00"
+    assert found[stop]["window_end_local"] == "09:30"
+    assert found[stop]["eta"] == "2026-12-07T07:57:00+00:00"

@@ -171,6 +171,10 @@ ROUTE_CASES: dict[tuple[str, str], list[Cell]] = {
     ("GET", "/api/v1/catalog"): [
         Cell(c, _get(lambda w, t: "/api/v1/catalog")) for c in ("rider0",)
     ],
+    ("GET", "/api/v1/maps/kpis"): [
+        Cell(c, _get(lambda w, t: f"/api/v1/maps/kpis?start={DAY}&end={DAY}"))
+        for c in (*TENANT_CALLERS, "dispatcher")
+    ],
 }
 """Routes with a denial per caller. Routes listed in `SCOPED_LIST_ROUTES` are checked for leaks."""
 

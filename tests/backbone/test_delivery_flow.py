@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlmodel import Session, col, select
 
-from distro.backbone import board, cash, pod, sync, tracking
+from distro.backbone import board, cash, dealer_orders, pod, sync, tracking
 from distro.backbone.actors import Actor
 from distro.backbone.delivery import apply_transition
 from distro.backbone.models import Delivery, Event, Order, Role
@@ -23,6 +23,10 @@ EVENT_IDS = itertools.count(1)
 
 SIGNATURE_PNG = io.BytesIO()
 Image.new("RGB", (40, 20), "white").save(SIGNATURE_PNG, "PNG")
+
+PHOTO_JPEG_BUFFER = io.BytesIO()
+Image.new("RGB", (32, 24), (200, 120, 40)).save(PHOTO_JPEG_BUFFER, "JPEG")
+PHOTO_JPEG = PHOTO_JPEG_BUFFER.getvalue()
 
 
 @pytest.fixture
@@ -195,12 +199,14 @@ def test_code_right_completes_and_recipient_sees_it(flow):
         shown = tracking.order_tracking(session, dealer, order_id)["deliveries"][0][
             "confirmation_code"
         ]
+        on_order_page = dealer_orders.order_view(session, dealer, order_id).confirmation_code
         pod.store_proof_file(session, rider, stop, SIGNATURE_PNG.getvalue(), "signature")
         session.commit()
     outcome = send(engine, rider, stop, ("delivered", {"confirmation_code": shown}))
 
     assert shown is not None
     assert len(shown) == 6
+    assert on_order_page == shown
     assert outcome[0].outcome == "applied"
 
 
@@ -284,3 +290,159 @@ def test_rider_cannot_move_other_riders_stop(engine, tmp_path, monkeypatch):
     with Session(engine) as session, pytest.raises(Exception, match="not on a route assigned"):
         apply_transition(session, world.riders[1], world.stops[0][0], "out_for_delivery")
     reset_settings()
+
+
+def shift_stops(engine, rider: Actor) -> dict[int, tracking.ShiftStop]:
+    with Session(engine) as session:
+        shift = tracking.rider_shift(session, rider, DAY)
+    return {stop.delivery_id: stop for stop in shift.stops}
+
+
+def test_shift_times_in_network_zone(flow, monkeypatch):
+    """ETAs and windows come as HH:MM in DISTRO_TIMEZONE, whatever zone the caller is in."""
+    engine, world = flow
+    stop = world.stops[0][0]
+    with Session(engine) as session:
+        delivery = session.get(Delivery, stop)
+        delivery.eta = datetime(2026, 12, 7, 7, 57, tzinfo=UTC)
+        delivery.window_start_min = 7 * 60
+        delivery.window_end_min = 9 * 60 + 30
+        session.add(delivery)
+        session.commit()
+
+    monkeypatch.setenv("DISTRO_TIMEZONE", "Europe/Berlin")
+    reset_settings()
+    berlin = shift_stops(engine, world.riders[0])[stop]
+    monkeypatch.setenv("DISTRO_TIMEZONE", "Asia/Kolkata")
+    reset_settings()
+    kolkata = shift_stops(engine, world.riders[0])[stop]
+
+    assert berlin.eta_local == "08:57"
+    assert kolkata.eta_local == "13:27"
+    assert berlin.eta == "2026-12-07T07:57:00+00:00"
+    assert berlin.window_start_local == "07:00"
+    assert berlin.window_end_local == "09:30"
+    assert kolkata.window_start_local == "07:00"
+
+
+def test_shift_keeps_failed_stops_with_outcome(flow):
+    """A rescheduled and a returned stop stay on the list, in place, as failed and done."""
+    engine, world = flow
+    rider = world.riders[0]
+    absent, refused, delivered = world.stops[0]
+    send(
+        engine,
+        rider,
+        absent,
+        ("out_for_delivery", {}),
+        ("failed", {"reason_code": "recipient_absent"}),
+    )
+    send(engine, rider, refused, ("out_for_delivery", {}), ("failed", {"reason_code": "refused"}))
+
+    with Session(engine) as session:
+        shift = tracking.rider_shift(session, rider, DAY)
+    stops = {stop.delivery_id: stop for stop in shift.stops}
+
+    assert [stop.delivery_id for stop in shift.stops] == [absent, refused, delivered]
+    assert stops[absent].status == "failed"
+    assert stops[absent].outcome == "Failed — Recipient absent (rescheduled for Tue 8 Dec)"
+    assert stops[absent].failure_next_step == "rescheduled"
+    assert stops[absent].rescheduled_for == DAY + timedelta(days=1)
+    assert stops[absent].sequence == 1
+    assert stops[absent].attempt == 1
+    assert stops[refused].status == "failed"
+    assert stops[refused].outcome == "Failed — Refused by the recipient (returned)"
+    assert stops[refused].failure_reason == "refused"
+    assert stops[delivered].status == "assigned"
+    assert stops[delivered].outcome is None
+
+
+def test_shift_failed_held_stop_waits_for_dispatch(flow):
+    """A failure that waits for dispatch stays on the route with that step."""
+    engine, world = flow
+    stop = world.stops[0][0]
+    send(
+        engine,
+        world.riders[0],
+        stop,
+        ("out_for_delivery", {}),
+        ("failed", {"reason_code": "address_not_found"}),
+    )
+
+    found = shift_stops(engine, world.riders[0])
+
+    assert len(found) == 3
+    assert found[stop].status == "failed"
+    assert found[stop].outcome == "Failed — Address not found (waiting for dispatch)"
+    assert found[stop].failure_next_step == "held"
+
+
+def test_shift_reassigned_failed_stop_listed_once(flow):
+    """A failed stop put back on the rider's route shows once, as the new attempt."""
+    engine, world = flow
+    stop = world.stops[0][0]
+    rider = world.riders[0]
+    send(
+        engine,
+        rider,
+        stop,
+        ("out_for_delivery", {}),
+        ("failed", {"reason_code": "recipient_absent"}),
+    )
+    reassign_to_route(engine, stop, world.route_ids[0])
+
+    with Session(engine) as session:
+        shift = tracking.rider_shift(session, rider, DAY)
+    mine = [item for item in shift.stops if item.delivery_id == stop]
+
+    assert len(mine) == 1
+    assert mine[0].status == "assigned"
+    assert mine[0].attempt == 2
+    assert mine[0].outcome is None
+
+
+def test_shift_other_riders_failure_not_listed(engine, tmp_path, monkeypatch):
+    """A stop failed on another rider's route never shows on this rider's list."""
+    monkeypatch.setenv("DISTRO_PRIVATE_DIR", str(tmp_path / "private"))
+    reset_settings()
+    world = build_rider_world(engine, riders=2, stops_per_route=1)
+    other = world.stops[1][0]
+    send(
+        engine,
+        world.riders[1],
+        other,
+        ("out_for_delivery", {}),
+        ("failed", {"reason_code": "refused"}),
+    )
+
+    mine = shift_stops(engine, world.riders[0])
+    theirs = shift_stops(engine, world.riders[1])
+
+    assert other not in mine
+    assert theirs[other].status == "failed"
+    reset_settings()
+
+
+def test_shift_delivered_stop_lists_proof(flow):
+    """A delivered stop lists the proof stored for its attempt: signature, photo and code."""
+    engine, world = flow
+    stop = world.stops[0][0]
+    rider = world.riders[0]
+    with Session(engine) as session:
+        pod.set_policy(session, DISPATCHER, stop, {"signature", "photo", "code"})
+        dealer_id = session.get(Order, session.get(Delivery, stop).order_id).dealer_id
+        session.commit()
+    dealer = Actor(username="desk", role=Role.DEALER, dealer_id=dealer_id)
+    send(engine, rider, stop, ("out_for_delivery", {}), ("arrived", {}))
+    with Session(engine) as session:
+        code = pod.recipient_code(session, dealer, stop)
+        pod.store_proof_file(session, rider, stop, SIGNATURE_PNG.getvalue(), "signature")
+        pod.store_proof_file(session, rider, stop, PHOTO_JPEG, "photo")
+        session.commit()
+    send(engine, rider, stop, ("delivered", {"confirmation_code": code}))
+
+    found = shift_stops(engine, rider)
+
+    assert found[stop].status == "delivered"
+    assert found[stop].proof_recorded == ["signature", "photo", "code"]
+    assert found[world.stops[0][1]].proof_recorded == []

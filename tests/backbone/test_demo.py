@@ -1,26 +1,31 @@
-"""The demo network: counts, consistency of stock and exposure, determinism and the command."""
+"""The demo network: counts, consistency of stock, exposure and invoices, determinism, command."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, col, func, select
 
+from distro.backbone import billing, kpis
+from distro.backbone.actors import Actor
 from distro.backbone.errors import ValidationError
+from distro.backbone.kpis import Dimension, KpiFilter
 from distro.backbone.models import (
     Customer,
     Dealer,
     Delivery,
     Event,
+    Invoice,
     Order,
     OrderLine,
     OrderStatus,
     PriceTier,
     Product,
     Rider,
+    Role,
     Shift,
     Stock,
     TierPrice,
@@ -32,9 +37,10 @@ from distro.db import make_engine, reset_engine, upgrade_database
 from distro.demo import generate_demo
 from distro.demo.generator import RADIUS_KM
 from distro.demo.towns import haversine_km
-from distro.settings import reset_settings
+from distro.settings import get_settings, reset_settings
 
 DAY = date(2026, 3, 2)
+MANAGER = Actor(username="manager", role=Role.MANAGER)
 
 
 def _new_engine(directory, name="t.db"):
@@ -75,6 +81,7 @@ def _signature(engine):
                 d.longitude,
                 d.tier_id,
                 d.credit_limit_cents,
+                d.unpaid_cents,
                 d.receiving_open_min,
                 d.receiving_close_min,
                 d.territory,
@@ -103,7 +110,11 @@ def _signature(engine):
             (s.warehouse_id, s.product_id, s.on_hand, s.reserved)
             for s in session.exec(select(Stock).order_by(col(Stock.id)))
         ]
-    return dealers, products, orders, lines, customers, stock
+        invoices = [
+            (i.number, i.dealer_id, i.order_id, i.amount_cents, i.issued_at, i.due_at)
+            for i in session.exec(select(Invoice).order_by(col(Invoice.id)))
+        ]
+    return dealers, products, orders, lines, customers, stock, invoices
 
 
 def test_demo_counts(demo_db):
@@ -116,10 +127,15 @@ def test_demo_counts(demo_db):
         assert _count(session, Rider) >= 12
         assert _count(session, Shift, Shift.day == DAY) == _count(session, Rider)
         assert _count(session, Order, Order.status == OrderStatus.CONFIRMED) >= 300
-        assert _count(session, Order) == _count(
+        assert _count(session, Order, Order.delivery_day == DAY) == _count(
             session, Order, Order.status == OrderStatus.CONFIRMED
         )
-        assert _count(session, Delivery) == _count(session, Order)
+        assert _count(session, Delivery) == _count(session, Order, Order.delivery_day == DAY)
+        # Every order before the demo day is delivered and invoiced.
+        assert _count(session, Order, Order.delivery_day < DAY) == _count(session, Invoice)
+        assert _count(session, Order, Order.status == OrderStatus.DELIVERED) == _count(
+            session, Invoice
+        )
     assert summary.orders == summary.deliveries
     assert summary.towns >= 40
 
@@ -128,7 +144,7 @@ def test_demo_every_order_has_one_stop(demo_db):
     engine, _ = demo_db
     with Session(engine) as session:
         per_order = Counter(session.exec(select(Delivery.order_id)).all())
-        order_ids = session.exec(select(Order.id)).all()
+        order_ids = session.exec(select(Order.id).where(Order.delivery_day == DAY)).all()
     assert set(per_order) == set(order_ids)
     assert set(per_order.values()) == {1}
 
@@ -139,9 +155,10 @@ def test_demo_reserved_stock_equals_order_lines(demo_db):
         depot = session.exec(select(Warehouse).where(Warehouse.kind == "plant")).one()
         ordered = dict(
             session.exec(
-                select(OrderLine.product_id, func.sum(OrderLine.quantity)).group_by(
-                    OrderLine.product_id
-                )
+                select(OrderLine.product_id, func.sum(OrderLine.quantity))
+                .join(Order, col(Order.id) == col(OrderLine.order_id))
+                .where(Order.status == OrderStatus.CONFIRMED)
+                .group_by(OrderLine.product_id)
             ).all()
         )
         stock = session.exec(select(Stock).where(Stock.warehouse_id == depot.id)).all()
@@ -154,7 +171,9 @@ def test_demo_exposure_equals_order_totals(demo_db):
     with Session(engine) as session:
         totals = dict(
             session.exec(
-                select(Order.dealer_id, func.sum(Order.total_cents)).group_by(Order.dealer_id)
+                select(Order.dealer_id, func.sum(Order.total_cents))
+                .where(Order.status == OrderStatus.CONFIRMED)
+                .group_by(Order.dealer_id)
             ).all()
         )
         dealers = session.exec(select(Dealer)).all()
@@ -170,8 +189,62 @@ def test_demo_events_match_orders_and_stops(demo_db):
     with Session(engine) as session:
         placed = _count(session, Event, Event.event_type == "order_placed")
         created = _count(session, Event, Event.event_type == "delivery_created")
-        assert placed == _count(session, Order)
+        assert placed == _count(session, Order, Order.delivery_day == DAY)
         assert created == _count(session, Delivery)
+
+
+def test_demo_unpaid_equals_open_invoices(demo_db):
+    engine, _ = demo_db
+    with Session(engine) as session:
+        open_cents = dict(
+            session.exec(
+                select(
+                    Invoice.dealer_id,
+                    func.sum(col(Invoice.amount_cents) - col(Invoice.paid_cents)),
+                ).group_by(Invoice.dealer_id)
+            ).all()
+        )
+        dealers = session.exec(select(Dealer)).all()
+    for dealer in dealers:
+        assert dealer.unpaid_cents == open_cents.get(dealer.id, 0), dealer.code
+    assert sum(1 for dealer in dealers if dealer.unpaid_cents) >= len(dealers) // 2
+
+
+def test_demo_invoices_due_after_terms(demo_db):
+    engine, _ = demo_db
+    with Session(engine) as session:
+        invoices = session.exec(select(Invoice)).all()
+        orders = {order.id: order for order in session.exec(select(Order))}
+    terms = get_settings().payment_terms_days
+    demo_day = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
+    # SQLite may return naive datetimes; the database stores UTC.
+    due = [invoice.due_at.replace(tzinfo=UTC) for invoice in invoices]
+    overdue_on_demo_day = sum(1 for due_at in due if due_at < demo_day)
+    assert 0 < overdue_on_demo_day < len(invoices)
+    for invoice in invoices:
+        order = orders[invoice.order_id]
+        assert invoice.number == billing.invoice_number(order)
+        assert invoice.dealer_id == order.dealer_id
+        assert invoice.amount_cents == order.total_cents
+        assert (invoice.due_at - invoice.issued_at).days == terms
+        assert invoice.issued_at.date() < DAY
+
+
+def test_demo_statement_and_kpi_agree_with_account(demo_db):
+    engine, _ = demo_db
+    with Session(engine) as session:
+        dealers = session.exec(select(Dealer).where(col(Dealer.unpaid_cents) > 0)).all()
+        rows = kpis.credit_exposure(
+            session, KpiFilter(start=DAY, end=DAY), by=Dimension.DEALER, limit=1000
+        )
+        kpi_overdue = {row["key"]: row["overdue_cents"] for row in rows}
+        for dealer in dealers[:20]:
+            summary = billing.account_summary(session, MANAGER, dealer.id)
+            entries = billing.statement_entries(session, MANAGER, dealer.id)
+            assert entries[-1].balance_cents == dealer.unpaid_cents, dealer.code
+            assert kpi_overdue[dealer.id] == summary.overdue_cents, dealer.code
+        overdue_total = sum(kpi_overdue.values())
+    assert overdue_total > 0
 
 
 def test_demo_fleet_capacity_above_demand(demo_db):
@@ -281,7 +354,7 @@ def test_demo_command_reset(tmp_path, monkeypatch):
         assert again.exit_code == 0, again.output
         engine = make_engine(f"sqlite:///{tmp_path}/cli.db")
         with Session(engine) as session:
-            assert _count(session, Order) == 320
+            assert _count(session, Order, Order.status == OrderStatus.CONFIRMED) == 320
             assert session.exec(select(func.min(Order.id))).one() == 1
         engine.dispose()
     finally:

@@ -28,12 +28,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import literal, update
 from sqlalchemy.types import DateTime
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from distro.backbone import fulfillment as ff
 from distro.backbone import kpis
 from distro.backbone.actors import Actor
 from distro.backbone.delivery import apply_transition
+from distro.backbone.errors import ValidationError
 from distro.backbone.kpis import Dimension, KpiFilter
 from distro.backbone.models import (
     Dealer,
@@ -41,6 +42,7 @@ from distro.backbone.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    Invoice,
     Order,
     OrderLine,
     Plan,
@@ -56,7 +58,7 @@ from distro.backbone.models import (
 )
 from distro.backbone.orders import LineRequest, cancel_order, submit_order
 from distro.backbone.sqltime import local_day_number, local_range
-from distro.settings import reset_settings
+from distro.settings import get_settings, reset_settings
 from tests.factories import DAY, build_network
 
 ZONE = ZoneInfo("America/Sao_Paulo")
@@ -96,11 +98,18 @@ def last_event_id(session: Session) -> int:
 
 
 def move(engine, actor, delivery_id, target, at, payload=None):
-    """Apply one delivery transition and date its events (delivery and order) at `at`."""
+    """Apply one delivery transition and date its events and any invoice it raised at `at`."""
     with Session(engine) as session:
         before = last_event_id(session)
+        last_invoice = session.exec(select(func.max(Invoice.id))).one() or 0
         apply_transition(session, actor, delivery_id, target, payload=payload)
         set_event_times(session, before, at)
+        terms = timedelta(days=get_settings().payment_terms_days)
+        session.exec(
+            update(Invoice)
+            .where(col(Invoice.id) > last_invoice)
+            .values(issued_at=at, due_at=at + terms)
+        )
         session.commit()
 
 
@@ -548,6 +557,40 @@ def test_group_by_unknown_dimension_is_rejected(scenario):
     _, engine = scenario
     with Session(engine) as session, pytest.raises(ValueError, match="cannot be grouped by"):
         kpis.route_totals(session, the_day(), by=Dimension.TERRITORY)
+
+
+def test_territory_performance_matches_breakdown(scenario):
+    _, engine = scenario
+    flt = the_day()
+    with Session(engine) as session:
+        rows = {row["territory"]: row for row in kpis.territory_performance(session, flt)}
+        volume = {r["key"]: r for r in kpis.order_volume(session, flt, Dimension.TERRITORY)}
+        performance = {
+            r["key"]: r for r in kpis.delivery_performance(session, flt, Dimension.TERRITORY)
+        }
+        centres = {r["territory"]: r for r in kpis.territory_centres(session)}
+    assert set(rows) == {"North", "South"}
+    for name in ("North", "South"):
+        assert rows[name]["orders"] == volume[name]["orders"]
+        assert rows[name]["attempts"] == performance[name]["attempts"]
+        assert rows[name]["on_time_rate"] == performance[name]["on_time_rate"]
+        assert rows[name]["latitude"] == pytest.approx(centres[name]["latitude"])
+    assert rows["North"]["dealers"] == 2
+
+
+def test_territory_performance_keeps_filtered_territory(scenario):
+    _, engine = scenario
+    with Session(engine) as session:
+        rows = kpis.territory_performance(session, the_day(territory="South"))
+    assert [row["territory"] for row in rows] == ["South"]
+
+
+def test_check_range_rejects_reversed_and_long_ranges():
+    with pytest.raises(ValidationError, match="swap the dates"):
+        kpis.check_range(KpiFilter(DAY, DAY_BEFORE))
+    with pytest.raises(ValidationError, match="at most 366 days"):
+        kpis.check_range(KpiFilter(DAY - timedelta(days=366), DAY))
+    kpis.check_range(KpiFilter(DAY - timedelta(days=365), DAY))
 
 
 def test_local_day_number_across_daylight_saving(engine):

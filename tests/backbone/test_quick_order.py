@@ -12,6 +12,7 @@ from distro.backbone.quick_order import (
     parse_line,
     parse_text,
 )
+from distro.demo import data
 
 CATALOG = [
     CatalogEntry("SKU-104", "Cement CP-II 50kg bag"),
@@ -82,6 +83,30 @@ def test_match_lines_without_quantity_is_not_certain():
     assert matched[0].sku == "SKU-300"
     assert matched[0].quantity is None
     assert not matched[0].certain
+
+
+def test_match_lines_skips_chat_greetings():
+    chat = "Hi\nGood morning!\nSKU-104 20\nthanks, see you\nsteel nails\ngarden hose 3"
+    matched = match_lines(parse_text(chat), CATALOG)
+    assert [line.line_number for line in matched] == [3, 5, 6]
+    assert matched[2].sku is None
+
+
+def test_match_lines_keeps_unknown_line_with_quantity():
+    matched = match_lines(parse_text("garden hose 3"), CATALOG)
+    assert len(matched) == 1
+    assert matched[0].quantity == 3
+    assert matched[0].sku is None
+
+
+def test_match_lines_skips_chat_against_drinks_catalog():
+    drinks = [
+        CatalogEntry(f"SKU-{101 + index}", item.name) for index, item in enumerate(data.PRODUCTS)
+    ]
+    chat = "Hello\nGood morning\nthank you\nplease deliver before noon\n20 x cola 0.33 L can"
+    matched = match_lines(parse_text(chat), drinks)
+    assert [line.line_number for line in matched] == [5]
+    assert matched[0].sku == "SKU-115"
 
 
 def test_parse_csv_with_header_and_semicolons():

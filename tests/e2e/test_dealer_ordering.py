@@ -252,6 +252,7 @@ def test_dealer_page_fits_a_phone(browser, dealer_app):
     # A list pasted from a chat: known names go to the cart, an unknown one waits for the dealer.
     page.fill(
         "#paste-lines",
+        "[04/12/2026, 09:11] Ana: Good morning\n"
         "[04/12/2026, 09:12] Ana: 20 x cement 50kg\nsand washed - 10 sacks\ngarden hose 3",
     )
     page.click("#paste-submit")
@@ -259,9 +260,15 @@ def test_dealer_page_fits_a_phone(browser, dealer_app):
     expect(page.locator('#cart-lines .cart-line[data-sku="SKU-101"]')).to_be_visible()
     expect(page.locator("#matches-panel")).to_contain_text("garden hose 3")
     expect(page.locator("#matches-panel")).to_contain_text("No product matches this line.")
+    expect(page.locator("#matches-panel")).not_to_contain_text("Good morning")
 
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     page.screenshot(path=str(PHONE_SCREENSHOT), full_page=True)
+
+    # The browser keeps the cart's SKUs and quantities, so a reload restores the lines.
+    page.reload()
+    expect(page.locator("#cart-lines .cart-line")).to_have_count(3)
+    expect(page.locator('#cart-lines .cart-line[data-sku="SKU-101"]')).to_be_visible()
     context.close()
     assert overflow <= 1
 

@@ -240,7 +240,7 @@ def test_dispatch_board_plan_move_publish(page, board_app) -> None:
         route["id"]: route["stops"] for route in routes
     }
 
-    # Lock a route and unlock it again; each click says what planning again will do.
+    # Lock a route and unlock it again. The notice after each click names the new state.
     lock = page.locator(f'button.lock-route[data-route-id="{routes[0]["id"]}"]')
     lock.click()
     expect(page.locator("#notice-text")).to_contain_text("Locked route")

@@ -1,4 +1,4 @@
-"""Display formats shared by the pages and the map; plain Python with no Reflex imports."""
+"""Display formats shared by the pages, the API and the backbone; plain Python, no UI imports."""
 
 from __future__ import annotations
 
