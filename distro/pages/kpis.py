@@ -136,9 +136,27 @@ def trend_panel() -> rx.Component:
         rx.recharts.y_axis(),
         rx.recharts.graphing_tooltip(),
         rx.recharts.legend(),
-        rx.recharts.bar(data_key="delivered", name="delivered", fill="#2ca02c", stack_id="outcome"),
-        rx.recharts.bar(data_key="failed", name="failed", fill="#d62728", stack_id="outcome"),
-        rx.recharts.line(data_key="orders", name="orders placed", stroke="#1f77b4", dot=False),
+        rx.recharts.bar(
+            is_animation_active=False,
+            data_key="delivered",
+            name="delivered",
+            fill="#2ca02c",
+            stack_id="outcome",
+        ),
+        rx.recharts.bar(
+            is_animation_active=False,
+            data_key="failed",
+            name="failed",
+            fill="#d62728",
+            stack_id="outcome",
+        ),
+        rx.recharts.line(
+            is_animation_active=False,
+            data_key="orders",
+            name="orders placed",
+            stroke="#1f77b4",
+            dot=False,
+        ),
         data=KpiState.trend.to(list[dict[str, Any]]),
         width="100%",
         height=CHART_HEIGHT,
@@ -149,7 +167,11 @@ def trend_panel() -> rx.Component:
         rx.recharts.y_axis(domain=[0, 100], unit=" %"),
         rx.recharts.graphing_tooltip(),
         rx.recharts.line(
-            data_key="on_time_pct", name="on time", stroke="#9467bd", connect_nulls=True
+            is_animation_active=False,
+            data_key="on_time_pct",
+            name="on time",
+            stroke="#9467bd",
+            connect_nulls=True,
         ),
         data=KpiState.trend.to(list[dict[str, Any]]),
         width="100%",
@@ -198,7 +220,9 @@ def reasons_panel() -> rx.Component:
         rx.recharts.x_axis(type_="number"),
         rx.recharts.y_axis(data_key="reason", type_="category", width=170),
         rx.recharts.graphing_tooltip(),
-        rx.recharts.bar(data_key="failed", name="failed attempts", fill="#d62728"),
+        rx.recharts.bar(
+            is_animation_active=False, data_key="failed", name="failed attempts", fill="#d62728"
+        ),
         data=KpiState.reasons.to(list[dict[str, Any]]),
         layout="vertical",
         width="100%",
@@ -224,9 +248,18 @@ def breakdown_panel() -> rx.Component:
         rx.recharts.y_axis(domain=[0, 100], unit=" %"),
         rx.recharts.graphing_tooltip(),
         rx.recharts.legend(),
-        rx.recharts.bar(data_key="on_time_pct", name="on time", fill="#9467bd"),
-        rx.recharts.bar(data_key="first_attempt_pct", name="first attempt", fill="#17becf"),
-        rx.recharts.bar(data_key="fill_pct", name="fill rate", fill="#2ca02c"),
+        rx.recharts.bar(
+            is_animation_active=False, data_key="on_time_pct", name="on time", fill="#9467bd"
+        ),
+        rx.recharts.bar(
+            is_animation_active=False,
+            data_key="first_attempt_pct",
+            name="first attempt",
+            fill="#17becf",
+        ),
+        rx.recharts.bar(
+            is_animation_active=False, data_key="fill_pct", name="fill rate", fill="#2ca02c"
+        ),
         data=KpiState.breakdown_table.to(list[dict[str, Any]]),
         width="100%",
         height=CHART_HEIGHT,
