@@ -1,9 +1,8 @@
 """SQLModel tables: the one schema every face of Distro reads and writes.
 
-Conventions: money is stored in integer cents, weights in grams are avoided in favour of
-kilograms as floats on products but integer kilograms on deliveries and vehicles (the planner
-works in integers), times of day are minutes after midnight in the network's time zone, and
-timestamps are timezone-aware UTC.
+Conventions: money is stored in integer cents. Weights are kilograms, as floats on products
+and as integers on deliveries and vehicles, because the planner works in integers. Times of
+day are minutes after midnight in the network's time zone, and timestamps are aware UTC.
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ class Role(enum.StrEnum):
     """Who a user is, which decides the pages and data they may reach."""
 
     DEALER = "dealer"
-    """Staff of one dealer; sees only that dealer's orders, prices and deliveries."""
+    """Staff of one dealer, with access to that dealer's orders, prices and deliveries only."""
     CUSTOMER = "customer"
     """A consumer ordering from the dealer that serves their area."""
     RIDER = "rider"
-    """Drives a vehicle on a shift and sees only their own assignments."""
+    """Drives a vehicle on a shift, with access to their own assignments only."""
     DISPATCHER = "dispatcher"
     """Plans, edits and publishes routes and handles delivery exceptions."""
     MANAGER = "manager"
@@ -41,7 +40,7 @@ class Role(enum.StrEnum):
 
 
 class OrderStatus(enum.StrEnum):
-    """Where an order stands between submission and delivery."""
+    """Status of an order between submission and delivery."""
 
     CREDIT_HOLD = "credit_hold"
     """Over the credit limit; waits for a manager to approve or reject."""
@@ -60,7 +59,7 @@ class OrderStatus(enum.StrEnum):
 
 
 class Channel(enum.StrEnum):
-    """How an order entered the system."""
+    """Channel through which an order entered the system."""
 
     DEALER = "dealer"
     CUSTOMER = "customer"
@@ -91,7 +90,7 @@ class RouteStatus(enum.StrEnum):
     DRAFT = "draft"
     """Planned, editable, not visible to riders."""
     PUBLISHED = "published"
-    """Assigned to a rider, who sees it in the rider app."""
+    """Assigned to a rider and shown in the rider app."""
     SUPERSEDED = "superseded"
     """Replaced by a newer plan before publication."""
 
@@ -139,7 +138,7 @@ class TierPrice(SQLModel, table=True):
 
 
 class Warehouse(SQLModel, table=True):
-    """A place that holds stock and can be a route's depot: a plant, a warehouse or a dealer."""
+    """A place that keeps stock and can be a route's depot: a plant, a warehouse or a dealer."""
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(index=True, unique=True, max_length=40)
@@ -284,7 +283,7 @@ class Order(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=120, unique=True)
     request_hash: str | None = Field(default=None, max_length=64)
     entered_by: str = Field(default="", max_length=80)
-    """Username of whoever typed the order, when operations took it for a dealer."""
+    """Username of the operations user who typed the order for a dealer; empty otherwise."""
     note: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utc_now, index=True)
 
@@ -308,7 +307,7 @@ class Delivery(SQLModel, table=True):
     external_id: str = Field(default="", max_length=80, index=True)
     """Identifier in the source file for imported stops."""
     source: str = Field(default="order", max_length=40, index=True)
-    """Where the stop came from: "order", "demo", or the import's name."""
+    """Origin of the stop: "order", "demo", or the import's name."""
     day: date = Field(index=True)
     depot_id: int = Field(foreign_key="warehouse.id", index=True)
     label: str = Field(default="", max_length=200)

@@ -46,6 +46,19 @@ def active_toggle(active: rx.Var[bool], deactivate: EventType, activate: EventTy
     )
 
 
+def row_actions(
+    active: rx.Var[bool], edit: EventType, deactivate: EventType, activate: EventType
+) -> rx.Component:
+    """Render a table cell with an Edit button and the record's Activate or Deactivate button."""
+    return rx.table.cell(
+        rx.hstack(
+            rx.button("Edit", size="1", variant="soft", on_click=edit),
+            active_toggle(active, deactivate, activate),
+            spacing="2",
+        )
+    )
+
+
 def search_and_pager(
     on_search: EventType,
     label: rx.Var[str],

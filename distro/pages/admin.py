@@ -6,9 +6,9 @@ import reflex as rx
 
 from distro.components.forms import (
     active_badge,
-    active_toggle,
     form_row,
     labeled_input,
+    row_actions,
     search_and_pager,
 )
 from distro.components.layout import app_shell, panel
@@ -180,18 +180,11 @@ def _dealer_row(row: DealerRow) -> rx.Component:
         number_cell(row.credit_limit),
         rx.table.cell(row.territory),
         rx.table.cell(active_badge(row.active)),
-        rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit", size="1", variant="soft", on_click=AdminState.edit_dealer(row.dealer_id)
-                ),
-                active_toggle(
-                    row.active,
-                    AdminState.set_dealer_active(row.dealer_id, False),
-                    AdminState.set_dealer_active(row.dealer_id, True),
-                ),
-                spacing="2",
-            )
+        row_actions(
+            row.active,
+            AdminState.edit_dealer(row.dealer_id),
+            AdminState.set_dealer_active(row.dealer_id, False),
+            AdminState.set_dealer_active(row.dealer_id, True),
         ),
     )
 

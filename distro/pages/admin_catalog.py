@@ -6,9 +6,9 @@ import reflex as rx
 
 from distro.components.forms import (
     active_badge,
-    active_toggle,
     form_row,
     labeled_input,
+    row_actions,
     search_and_pager,
 )
 from distro.components.layout import panel
@@ -96,21 +96,11 @@ def _product_row(row: ProductRow) -> rx.Component:
         number_cell(row.pack_size),
         number_cell(row.min_order_qty),
         rx.table.cell(active_badge(row.active)),
-        rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit",
-                    size="1",
-                    variant="soft",
-                    on_click=CatalogAdminState.edit_product(row.product_id),
-                ),
-                active_toggle(
-                    row.active,
-                    CatalogAdminState.set_product_active(row.product_id, False),
-                    CatalogAdminState.set_product_active(row.product_id, True),
-                ),
-                spacing="2",
-            )
+        row_actions(
+            row.active,
+            CatalogAdminState.edit_product(row.product_id),
+            CatalogAdminState.set_product_active(row.product_id, False),
+            CatalogAdminState.set_product_active(row.product_id, True),
         ),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from distro.components.forms import active_badge, active_toggle, form_row, labeled_input
+from distro.components.forms import active_badge, form_row, labeled_input, row_actions
 from distro.components.layout import panel
 from distro.components.tables import header_cell, number_cell
 from distro.state.admin_fleet import FleetAdminState, RiderRow, VehicleRow
@@ -77,21 +77,11 @@ def _vehicle_row(row: VehicleRow) -> rx.Component:
         number_cell(row.cost_per_km),
         number_cell(row.cost_per_day),
         rx.table.cell(active_badge(row.active)),
-        rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit",
-                    size="1",
-                    variant="soft",
-                    on_click=FleetAdminState.edit_vehicle(row.vehicle_id),
-                ),
-                active_toggle(
-                    row.active,
-                    FleetAdminState.set_vehicle_active(row.vehicle_id, False),
-                    FleetAdminState.set_vehicle_active(row.vehicle_id, True),
-                ),
-                spacing="2",
-            )
+        row_actions(
+            row.active,
+            FleetAdminState.edit_vehicle(row.vehicle_id),
+            FleetAdminState.set_vehicle_active(row.vehicle_id, False),
+            FleetAdminState.set_vehicle_active(row.vehicle_id, True),
         ),
     )
 
@@ -178,21 +168,11 @@ def _rider_row(row: RiderRow) -> rx.Component:
         rx.table.cell(row.phone),
         rx.table.cell(row.vehicle),
         rx.table.cell(active_badge(row.active)),
-        rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit",
-                    size="1",
-                    variant="soft",
-                    on_click=FleetAdminState.edit_rider(row.rider_id),
-                ),
-                active_toggle(
-                    row.active,
-                    FleetAdminState.set_rider_active(row.rider_id, False),
-                    FleetAdminState.set_rider_active(row.rider_id, True),
-                ),
-                spacing="2",
-            )
+        row_actions(
+            row.active,
+            FleetAdminState.edit_rider(row.rider_id),
+            FleetAdminState.set_rider_active(row.rider_id, False),
+            FleetAdminState.set_rider_active(row.rider_id, True),
         ),
     )
 
