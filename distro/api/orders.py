@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
-from sqlmodel import Session
 
 from distro.api.auth import ActorDep, SessionDep, actor_with
 from distro.api.errors import AUTH_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE
@@ -129,17 +128,11 @@ def place_order(
     # collides with (or reveals) another tenant's order.
     scoped_key = f"{tenant}:{idempotency_key}" if idempotency_key else None
 
-    engine = get_engine()
-    replay = False
-    if scoped_key:
-        with Session(engine) as session:
-            replay = orders.find_by_idempotency_key(session, scoped_key) is not None
-
     window = (
         (body.window_start_min, body.window_end_min) if body.window_start_min is not None else None
     )
-    order = orders.submit_order(
-        engine,
+    order, placed = orders.submit_order_outcome(
+        get_engine(),
         actor,
         lines=[orders.LineRequest(line.sku, line.quantity) for line in body.lines],
         dealer_id=dealer_id,
@@ -150,7 +143,7 @@ def place_order(
         note=body.note,
         entered_by=entered_by,
     )
-    response.status_code = 200 if replay else 201
+    response.status_code = 201 if placed else 200
     return order_out(order)
 
 

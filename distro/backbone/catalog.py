@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from distro.backbone.errors import NotFoundError
@@ -30,6 +31,18 @@ def tier_prices(session: Session, tier_id: int, product_ids: Iterable[int]) -> d
     return {price.product_id: price.unit_price_cents for price in session.exec(statement)}
 
 
+# Built once: this runs on every order, and building a statement costs more than running it.
+_PRICED_PRODUCTS = (
+    select(Product, TierPrice.unit_price_cents)
+    .outerjoin(
+        TierPrice,
+        (col(TierPrice.product_id) == col(Product.id))
+        & (col(TierPrice.tier_id) == bindparam("tier_id")),
+    )
+    .where(col(Product.sku).in_(bindparam("skus", expanding=True)))
+)
+
+
 def priced_products(
     session: Session, skus: Iterable[str], tier_id: int
 ) -> dict[str, tuple[Product, int | None]]:
@@ -41,15 +54,8 @@ def priced_products(
     wanted = sorted({sku.strip().upper() for sku in skus})
     if not wanted:
         return {}
-    statement = (
-        select(Product, TierPrice.unit_price_cents)
-        .outerjoin(
-            TierPrice,
-            (col(TierPrice.product_id) == col(Product.id)) & (TierPrice.tier_id == tier_id),
-        )
-        .where(col(Product.sku).in_(wanted))
-    )
-    return {product.sku: (product, price) for product, price in session.exec(statement)}
+    rows = session.exec(_PRICED_PRODUCTS, params={"tier_id": tier_id, "skus": wanted})
+    return {product.sku: (product, price) for product, price in rows}
 
 
 def retail_prices(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
@@ -85,6 +91,10 @@ def dealer_catalog(session: Session, dealer_id: int) -> list[tuple[Product, int]
 
 def retail_catalog(session: Session) -> list[tuple[Product, int]]:
     """Return every active product with its consumer price in cents (see `retail_prices`)."""
-    products = list(session.exec(select(Product).where(col(Product.active).is_(True)).order_by(col(Product.sku))))
+    products = list(
+        session.exec(
+            select(Product).where(col(Product.active).is_(True)).order_by(col(Product.sku))
+        )
+    )
     prices = retail_prices(session, [p.id for p in products])
     return [(product, prices[product.id]) for product in products if product.id in prices]

@@ -1,13 +1,20 @@
 """`distro bench orders`: order submit throughput and latency on PostgreSQL.
 
 Creates a throwaway database, fills it with dealers and products with ample stock and
-credit, then lets each of N threads (one per dealer) submit 5-line orders for a fixed time.
+credit, then lets one thread per dealer submit 5-line orders for a fixed time. The dealer
+threads are spread over worker processes, as the app spreads its users over server workers.
 Reports orders per second and p50/p95 submit latency.
 
-Two modes: `backbone` calls `submit_order` in this process. `api` starts the FastAPI app
-with uvicorn on a free loopback port against the same database, and POSTs to
+Two modes: `backbone` calls `submit_order` in the worker processes. `api` starts the FastAPI
+app with uvicorn on a free loopback port against the same database, and POSTs to
 /api/v1/orders with an API token scoped to each dealer. In API mode the client threads
 share the machine's cores with the server, as they would on a one-box install.
+
+Two kinds of load: closed (the default), where each dealer submits again as soon as its
+last order is confirmed, which finds the most orders per second the system completes; and
+open (`--rate`), where orders arrive at a fixed total rate at random moments (Poisson), which
+measures the latency dealers see at that rate. An open-load latency counts from the moment
+the order was due, so a submit that waited behind a slow one is charged for the wait.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import multiprocessing
 import os
 import random
 import socket
@@ -104,96 +112,120 @@ def seed_bench_network(engine, dealers: int, products: int) -> tuple[list[int], 
     return dealer_ids, skus
 
 
-def run_backbone(
-    engine, dealer_ids: list[int], skus: list[str], seconds: float, seed: int
-) -> BenchResult:
-    """Submit orders through `submit_order` from one thread per dealer for `seconds`."""
+@dataclass(frozen=True)
+class Share:
+    """The dealers one worker process drives, and how."""
+
+    mode: str
+    target: str
+    """Database URL in backbone mode, the API's base URL in API mode."""
+    dealer_ids: list[int]
+    tokens: list[str]
+    skus: list[str]
+    seconds: float
+    seed: int
+    rate: float | None
+    """Orders per second this process offers in total; None for closed load."""
+
+
+def backbone_submitter(engine, index: int, dealer_id: int) -> Callable[[list[LineRequest]], None]:
+    """Return a function that submits one order for `dealer_id` through `submit_order`."""
     day = date.today() + timedelta(days=1)
+    actor = Actor(username=f"bench-{index}", role=Role.DEALER, dealer_id=dealer_id)
 
-    def make_submit(index: int, dealer_id: int) -> Callable[[list[LineRequest]], None]:
-        actor = Actor(username=f"bench-{index}", role=Role.DEALER, dealer_id=dealer_id)
+    def submit(lines: list[LineRequest]) -> None:
+        submit_order(
+            engine,
+            actor,
+            dealer_id=dealer_id,
+            delivery_day=day,
+            lines=lines,
+            idempotency_key=uuid.uuid4().hex,
+        )
 
-        def submit(lines: list[LineRequest]) -> None:
-            submit_order(
-                engine,
-                actor,
-                dealer_id=dealer_id,
-                delivery_day=day,
-                lines=lines,
-                idempotency_key=uuid.uuid4().hex,
-            )
-
-        return submit
-
-    return run_threads("backbone", dealer_ids, skus, seconds, seed, make_submit)
+    return submit
 
 
-def run_api(
-    base_url: str,
-    tokens: list[str],
-    dealer_ids: list[int],
-    skus: list[str],
-    seconds: float,
-    seed: int,
-) -> BenchResult:
-    """POST orders to the API from one thread per dealer, each with its dealer's token."""
+def api_submitter(base_url: str, token: str) -> Callable[[list[LineRequest]], None]:
+    """Return a function that POSTs one order to the API with the dealer's token."""
     day = (date.today() + timedelta(days=1)).isoformat()
     host, port = base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-    def make_submit(index: int, dealer_id: int) -> Callable[[list[LineRequest]], None]:
-        connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        headers = {"Authorization": f"Bearer {tokens[index]}", "Content-Type": "application/json"}
+    def submit(lines: list[LineRequest]) -> None:
+        body = json.dumps(
+            {
+                "delivery_day": day,
+                "lines": [{"sku": line.sku, "quantity": line.quantity} for line in lines],
+            }
+        )
+        connection.request(
+            "POST",
+            "/api/v1/orders",
+            body=body,
+            headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        response = connection.getresponse()
+        payload = response.read()
+        if response.status != 201:
+            raise RuntimeError(f"POST /api/v1/orders returned {response.status}: {payload[:200]!r}")
 
-        def submit(lines: list[LineRequest]) -> None:
-            body = json.dumps(
-                {
-                    "delivery_day": day,
-                    "lines": [{"sku": line.sku, "quantity": line.quantity} for line in lines],
-                }
-            )
-            connection.request(
-                "POST",
-                "/api/v1/orders",
-                body=body,
-                headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
-            )
-            response = connection.getresponse()
-            payload = response.read()
-            if response.status != 201:
-                raise RuntimeError(
-                    f"POST /api/v1/orders returned {response.status}: {payload[:200]!r}"
-                )
-
-        return submit
-
-    return run_threads("api", dealer_ids, skus, seconds, seed, make_submit)
+    return submit
 
 
-def run_threads(
-    mode: str,
-    dealer_ids: list[int],
-    skus: list[str],
-    seconds: float,
-    seed: int,
-    make_submit: Callable[[int, int], Callable[[list[LineRequest]], None]],
-) -> BenchResult:
-    """Run one thread per dealer that submits random 5-line orders until `seconds` pass."""
+def run_share(share: Share, start, results) -> None:
+    """Drive `share.dealer_ids` from one thread each; put (latencies, errors) on `results`.
+
+    Runs in a worker process. Each thread places two warm-up orders (not counted), then all
+    wait on `start`, a barrier shared with the other processes, and submit for
+    `share.seconds`.
+    """
+    logging.basicConfig(level=logging.WARNING)
+    engine = make_engine(share.target) if share.mode == "backbone" else None
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
-    barrier = threading.Barrier(len(dealer_ids) + 1)
+    ready = threading.Barrier(len(share.dealer_ids) + 1)
+    go = threading.Barrier(len(share.dealer_ids) + 1)
     deadline_box: list[float] = []
+    per_thread_rate = share.rate / len(share.dealer_ids) if share.rate else None
 
     def worker(index: int, dealer_id: int) -> None:
         nonlocal errors
-        rng = random.Random(seed * 1000 + index)
-        submit = make_submit(index, dealer_id)
-        barrier.wait()
-        while time.perf_counter() < deadline_box[0]:
-            lines = [LineRequest(sku, rng.randint(1, 5)) for sku in rng.sample(skus, 5)]
-            started = time.perf_counter()
+        rng = random.Random(share.seed * 1000 + dealer_id)
+        if engine is not None:
+            submit = backbone_submitter(engine, index, dealer_id)
+        else:
+            submit = api_submitter(share.target, share.tokens[index])
+
+        def order_lines() -> list[LineRequest]:
+            return [LineRequest(sku, rng.randint(1, 5)) for sku in rng.sample(share.skus, 5)]
+
+        for _ in range(2):
             try:
-                submit(lines)
+                submit(order_lines())
+            except Exception:
+                logger.warning("Bench warm-up order of dealer %d failed", dealer_id, exc_info=True)
+        ready.wait()
+        go.wait()
+
+        due = time.perf_counter()
+        if per_thread_rate:
+            due += rng.expovariate(per_thread_rate)
+        while True:
+            if per_thread_rate:
+                if due >= deadline_box[0]:
+                    break
+                time.sleep(max(0.0, due - time.perf_counter()))
+                started = due
+                due += rng.expovariate(per_thread_rate)
+            else:
+                started = time.perf_counter()
+                if started >= deadline_box[0]:
+                    break
+            try:
+                submit(order_lines())
             except Exception:
                 with lock:
                     errors += 1
@@ -201,7 +233,7 @@ def run_threads(
                 if first_error:
                     logger.warning(
                         "Bench %s submit of dealer %d failed; further failures are only counted",
-                        mode,
+                        share.mode,
                         dealer_id,
                         exc_info=True,
                     )
@@ -210,20 +242,80 @@ def run_threads(
             with lock:
                 latencies.append(elapsed)
 
-    threads = [threading.Thread(target=worker, args=(i, d)) for i, d in enumerate(dealer_ids)]
+    threads = [
+        threading.Thread(target=worker, args=(index, dealer_id))
+        for index, dealer_id in enumerate(share.dealer_ids)
+    ]
     for thread in threads:
         thread.start()
-    deadline_box.append(time.perf_counter() + seconds)
-    started = time.perf_counter()
-    barrier.wait()
+    ready.wait()
+    start.wait()
+    deadline_box.append(time.perf_counter() + share.seconds)
+    go.wait()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    if engine is not None:
+        engine.dispose()
+    results.put((latencies, errors))
 
+
+def run_load(
+    mode: str,
+    target: str,
+    dealer_ids: list[int],
+    tokens: list[str],
+    skus: list[str],
+    *,
+    seconds: float,
+    seed: int,
+    processes: int,
+    rate: float | None,
+) -> BenchResult:
+    """Spread the dealers over `processes` worker processes, run them together, and measure.
+
+    Orders per second are the accepted orders over the wall-clock time from the common start
+    until the last process finished.
+    """
+    processes = max(1, min(processes, len(dealer_ids)))
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(processes + 1)
+    results = context.Queue()
+    shares = []
+    for number in range(processes):
+        picked = list(range(number, len(dealer_ids), processes))
+        shares.append(
+            Share(
+                mode=mode,
+                target=target,
+                dealer_ids=[dealer_ids[i] for i in picked],
+                tokens=[tokens[i] for i in picked] if tokens else [],
+                skus=skus,
+                seconds=seconds,
+                seed=seed,
+                rate=rate * len(picked) / len(dealer_ids) if rate else None,
+            )
+        )
+    workers = [context.Process(target=run_share, args=(share, start, results)) for share in shares]
+    for worker in workers:
+        worker.start()
+    try:
+        start.wait(timeout=300)
+    except threading.BrokenBarrierError as error:
+        raise click.ClickException(
+            "A bench worker process did not get ready within 300 s; run with --processes 1 "
+            "to see its error in this terminal."
+        ) from error
+    began = time.perf_counter()
+    collected = [results.get(timeout=seconds + 600) for _ in workers]
+    elapsed = time.perf_counter() - began
+    for worker in workers:
+        worker.join()
+
+    latencies = [value for share_latencies, _ in collected for value in share_latencies]
     return BenchResult(
         mode=mode,
         orders=len(latencies),
-        errors=errors,
+        errors=sum(errors for _, errors in collected),
         seconds=elapsed,
         p50_ms=statistics.median(latencies) * 1000 if latencies else 0.0,
         p95_ms=percentile(latencies, 0.95) * 1000,
@@ -316,10 +408,23 @@ def start_api_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     type=click.Choice(["backbone", "api", "both"]),
     default="backbone",
     show_default=True,
-    help="Submit through submit_order in this process, through the HTTP API, or both.",
+    help="Submit through submit_order in the worker processes, through the HTTP API, or both.",
 )
 @click.option(
     "--api-workers", default=2, show_default=True, help="uvicorn worker processes in API mode."
+)
+@click.option(
+    "--processes",
+    default=2,
+    show_default=True,
+    help="Worker processes the dealer threads are spread over (1 puts them all in one).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Open load: total orders per second offered, at random moments. Default: closed "
+    "load, each dealer submits again as soon as its order is confirmed.",
 )
 def orders(
     admin_url: str,
@@ -330,6 +435,8 @@ def orders(
     seed: int,
     mode: str,
     api_workers: int,
+    processes: int,
+    rate: float | None,
 ) -> None:
     """Measure orders per second and p50/p95 submit latency on PostgreSQL."""
     name = f"distro_bench_{uuid.uuid4().hex[:8]}"
@@ -339,23 +446,24 @@ def orders(
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     results: list[BenchResult] = []
     server = None
+    load = {"seconds": seconds, "processes": processes, "rate": rate}
     try:
         upgrade_database(url)
         engine = make_engine(url)
         dealer_ids, skus = seed_bench_network(engine, dealers, products)
+        tokens = create_dealer_tokens(engine, dealer_ids) if mode in ("api", "both") else []
+        engine.dispose()
         if mode in ("backbone", "both"):
-            run_backbone(engine, dealer_ids, skus, min(seconds, 3.0), seed)  # warm-up, not reported
             results += [
-                run_backbone(engine, dealer_ids, skus, seconds, seed + r) for r in range(runs)
+                run_load("backbone", url, dealer_ids, [], skus, seed=seed + r, **load)
+                for r in range(runs)
             ]
         if mode in ("api", "both"):
-            tokens = create_dealer_tokens(engine, dealer_ids)
             server, base_url = start_api_server(url, api_workers)
-            run_api(base_url, tokens, dealer_ids, skus, min(seconds, 3.0), seed)  # warm-up
             results += [
-                run_api(base_url, tokens, dealer_ids, skus, seconds, seed + r) for r in range(runs)
+                run_load("api", base_url, dealer_ids, tokens, skus, seed=seed + r, **load)
+                for r in range(runs)
             ]
-        engine.dispose()
     finally:
         if server is not None:
             server.terminate()
@@ -364,8 +472,10 @@ def orders(
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
+    offered = f"open load of {rate:g} orders/s" if rate else "closed load"
     click.echo(
-        f"{dealers} concurrent dealers, 5-line orders, {runs} runs of {seconds:.0f} s per mode"
+        f"{dealers} concurrent dealers in {processes} processes, 5-line orders, {offered}, "
+        f"{runs} runs of {seconds:.0f} s per mode"
     )
     click.echo(
         f"{'mode':<10} {'run':>3} {'orders':>7} {'errors':>6} {'orders/s':>9} "

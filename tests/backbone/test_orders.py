@@ -163,3 +163,62 @@ def test_cancel_order_releases_everything(engine):
 
     with Session(engine) as session, pytest.raises(InvalidTransitionError):
         cancel_order(session, DEALER_ACTOR, order.id, "twice")
+
+
+def test_objects_loaded_before_an_order_are_refreshed_by_later_locks(engine):
+    """Orders write stock and exposure with plain UPDATEs; rows the session held stay right.
+
+    The session reads the stock row and the dealer first, places two orders and cancels one,
+    all in one transaction. Each lock re-reads its row, so the second order, the cancel and
+    the figures read afterwards in the same session all see the units and cents written.
+    """
+    network = build_network(engine)
+    sku_id = network.product_ids["SKU-1"]
+    dealer_id = network.dealer_ids[0]
+    with Session(engine) as session:
+        held_stock = session.exec(select(Stock).where(Stock.product_id == sku_id)).one()
+        held_dealer = session.get(Dealer, dealer_id)
+        on_hand = held_stock.on_hand
+
+        first = place_order(session, DEALER_ACTOR, dealer_id=dealer_id, delivery_day=DAY,
+                            lines=[LineRequest("SKU-1", 4)])
+        place_order(session, DEALER_ACTOR, dealer_id=dealer_id, delivery_day=DAY,
+                    lines=[LineRequest("SKU-1", 6)])
+        assert held_dealer.open_orders_cents == 10 * 1000
+
+        cancel_order(session, DEALER_ACTOR, first.id, "typed twice")
+        assert held_stock.reserved == 6
+        assert held_dealer.open_orders_cents == 6 * 1000
+
+        with pytest.raises(InsufficientStockError) as raised:
+            place_order(session, DEALER_ACTOR, dealer_id=dealer_id, delivery_day=DAY,
+                        lines=[LineRequest("SKU-1", on_hand - 5)])
+        assert raised.value.details["lines"] == [
+            {"sku": "SKU-1", "available": on_hand - 6, "requested": on_hand - 5}
+        ]
+        session.rollback()
+
+    assert stock_of(engine, sku_id).reserved == 0
+    assert count(engine, Order) == 0
+
+
+def test_same_session_order_rows_are_complete(engine):
+    """The order, its lines, its event and its stop written by place_order are all readable."""
+    network = build_network(engine)
+    with Session(engine) as session:
+        order = place_order(session, DEALER_ACTOR, dealer_id=network.dealer_ids[0],
+                            delivery_day=DAY, lines=[LineRequest("SKU-1", 2), LineRequest("SKU-2", 6)])
+        assert session.get(Order, order.id) is order
+        lines = session.exec(select(OrderLine).where(OrderLine.order_id == order.id)).all()
+        assert sorted((line.quantity, line.line_total_cents) for line in lines) == [
+            (2, 2 * 1000), (6, 6 * 2500)
+        ]
+        order_id = order.id
+        session.commit()
+    with Session(engine) as session:
+        stored = session.get(Order, order_id)
+        assert stored.number == f"SO-{order_id:07d}"
+        assert stored.total_cents == 2 * 1000 + 6 * 2500
+        placed = session.exec(select(Event).where(Event.event_type == "order_placed")).one()
+        assert placed.payload["lines"] == [["SKU-1", 2], ["SKU-2", 6]]
+        assert placed.at is not None
