@@ -62,3 +62,13 @@ def percent(part: int | float, whole: int | float) -> int:
     if not whole:
         return 0
     return round(100 * part / whole)
+
+
+def money(cents: int | float | None) -> str:
+    """Format cents as currency units with thousands separators, for example "1,234.50".
+
+    The network has one currency, so no symbol is shown, as on the KPI and order pages.
+    """
+    value = round(cents or 0)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value) / 100:,.2f}"

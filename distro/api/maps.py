@@ -20,12 +20,12 @@ from jinja2 import Template
 
 from distro.api.auth import actor_with
 from distro.api.errors import AUTH_RESPONSES, NOT_FOUND_RESPONSE
+from distro.backbone import day_board, tracking
 from distro.backbone import fulfillment as ff
-from distro.backbone import tracking
 from distro.backbone.actors import Actor
 from distro.backbone.models import Role
-from distro.formatting import hours_minutes, km, local_clock, status_label, time_window
 from distro.db import session_scope
+from distro.formatting import hours_minutes, km, local_clock, money, status_label, time_window
 from distro.settings import REPO_ROOT, get_settings
 
 logger = logging.getLogger(__name__)
@@ -158,20 +158,32 @@ def tooltip(text: str) -> BoundContent:
 def dispatch_map(
     _actor: Annotated[Actor, Depends(actor_with(Role.DISPATCHER, Role.MANAGER, Role.ADMIN))],
     day: date,
-    depot_id: int = Query(ge=1, le=2**31 - 1),
+    depot_id: int | None = Query(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="Depot to show; omitted: every depot with stops on the day.",
+    ),
     route_id: int | None = Query(
         default=None, ge=1, le=2**31 - 1, description="Route to highlight and zoom to."
     ),
     v: str | None = Query(default=None, description="Cache-busting version; ignored."),
 ) -> HTMLResponse:
-    """Return the dispatch map of one depot and day as a standalone HTML page.
+    """Return the dispatch map of one depot and day, or of all depots of the day, as an HTML page.
 
     The board's iframe loads it with the browser's session cookie (see `distro.api.auth`).
     """
     del v
     with session_scope() as session:
-        snapshot = ff.board_snapshot(session, day, depot_id)
-        riders = tracking.last_positions(session, day, depot_id)
+        if depot_id is None:
+            snapshot = day_board.day_snapshot(session, day)
+        else:
+            snapshot = ff.board_snapshot(session, day, depot_id)
+        riders = [
+            rider
+            for depot in snapshot.depots
+            for rider in tracking.last_positions(session, day, depot.depot_id)
+        ]
 
     settings = get_settings()
     page = build_dispatch_map_html(
@@ -250,7 +262,8 @@ def _add_routes(fmap: folium.Map, snapshot: ff.BoardSnapshot, focus_route_id: in
             tooltip(
                 f"{route.rider_name or 'No rider'} · {route.vehicle_code} · "
                 f"{route.stop_count} stops · {km(route.distance_m)} km · "
-                f"{hours_minutes(route.duration_s)} · {status_label(route.status)}"
+                f"{hours_minutes(route.duration_s)} · {money(route.cost_cents)} · "
+                f"{status_label(route.status)}"
             )
         )
 
@@ -330,22 +343,29 @@ def _add_riders(fmap: folium.Map, riders: list[tracking.RiderLocation]) -> None:
 
 
 def _add_depot(fmap: folium.Map, snapshot: ff.BoardSnapshot) -> None:
-    marker = folium.CircleMarker(
-        location=[snapshot.depot_lat, snapshot.depot_lon],
-        radius=9,
-        color="#ffffff",
-        weight=3,
-        fill=True,
-        fill_color=DEPOT_COLOR,
-        fill_opacity=1.0,
-        class_name="distro-depot",
-    ).add_to(fmap)
-    marker.add_child(tooltip(f"Depot: {snapshot.depot_name}"))
-    marker.add_child(popup(f"<b>Depot</b><br>{html.escape(snapshot.depot_name)}", max_width=240))
+    depots = snapshot.depots or (
+        ff.BoardDepot(
+            snapshot.depot_id, "", snapshot.depot_name, snapshot.depot_lat, snapshot.depot_lon
+        ),
+    )
+    for depot in depots:
+        marker = folium.CircleMarker(
+            location=[depot.latitude, depot.longitude],
+            radius=9,
+            color="#ffffff",
+            weight=3,
+            fill=True,
+            fill_color=DEPOT_COLOR,
+            fill_opacity=1.0,
+            class_name="distro-depot",
+        ).add_to(fmap)
+        marker.add_child(tooltip(f"Depot: {depot.name}"))
+        marker.add_child(popup(f"<b>Depot</b><br>{html.escape(depot.name)}", max_width=240))
 
 
 def _fit_bounds(fmap: folium.Map, snapshot: ff.BoardSnapshot, focus_route_id: int | None) -> None:
     points: list[tuple[float, float]] = [(snapshot.depot_lat, snapshot.depot_lon)]
+    points.extend((depot.latitude, depot.longitude) for depot in snapshot.depots)
     focus = [route for route in snapshot.routes if route.route_id == focus_route_id]
     if focus:
         points.extend(focus[0].path)

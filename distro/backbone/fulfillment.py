@@ -1,9 +1,10 @@
 """Turning confirmed orders into delivery stops, planning runs and publishing routes.
 
-A planning run reads the day's pending stops and the riders on shift at a depot, solves the
-routing problem outside any transaction, and writes the draft plan in one transaction. The
-dispatcher edits the draft (`move_stop`) and publishes it (`publish_plan`), which assigns the
-routes to riders and writes one event per changed delivery, order and route.
+A planning run reads the day's pending stops and the riders on shift at one depot or at
+several depots together, solves the routing problem outside any transaction, and writes one
+draft plan per depot in one transaction. The dispatcher edits the draft (`move_stop`) and
+publishes it (`publish_plan`), which assigns the routes to riders and writes one event per
+changed delivery, order and route.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from distro.backbone.actors import Actor
 from distro.backbone.errors import (
     CapacityExceededError,
     ConflictError,
+    DistroError,
     NotFoundError,
     ValidationError,
 )
-from distro.backbone.events import record_event
+from distro.backbone.events import record_event, write_event
 from distro.backbone.models import (
     Customer,
     Dealer,
@@ -43,8 +45,12 @@ from distro.backbone.models import (
     Vehicle,
     Warehouse,
 )
+from distro.backbone.running_costs import objective_weights, route_cost_cents, vehicle_rates
+from distro.db import insert_objects
 from distro.routing import geo
-from distro.routing.problem import Problem
+from distro.routing.problem import CostRangeError, Problem, Unassigned
+from distro.routing.problem import Plan as SolvedPlan
+from distro.routing.problem import Route as SolvedRoute
 from distro.routing.problem import Stop as RoutingStop
 from distro.routing.problem import Vehicle as RoutingVehicle
 from distro.routing.solve import solve
@@ -94,8 +100,23 @@ class BoardStop:
 
 
 @dataclass(frozen=True, slots=True)
+class BoardDepot:
+    """A depot drawn on the board's map."""
+
+    depot_id: int
+    code: str
+    name: str
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
 class BoardRoute:
-    """One route with its rider, vehicle, load against capacity and geometry."""
+    """One route with its rider, vehicle, load against capacity, running cost and geometry.
+
+    `cost_cents` is the distance at the vehicle's per-km rate plus one vehicle day (see
+    `running_costs.vehicle_rates`); rider hours are not included.
+    """
 
     route_id: int
     color: str
@@ -111,6 +132,9 @@ class BoardRoute:
     duration_s: int
     path: list[tuple[float, float]]
     locked: bool = False
+    cost_cents: int = 0
+    depot_id: int = 0
+    depot_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +148,12 @@ class BoardUnassigned:
 
 @dataclass(frozen=True, slots=True)
 class BoardSnapshot:
-    """Everything the dispatch board shows for one depot and day."""
+    """Everything the dispatch board shows for one depot and day, or for all depots of a day.
+
+    A board of all depots (see `distro.backbone.day_board`) has `depot_id` 0, the first
+    depot's position, every depot in `depots` and the newest plan of each depot in
+    `plan_ids`.
+    """
 
     day: date
     depot_id: int
@@ -140,6 +169,12 @@ class BoardSnapshot:
     stops: list[BoardStop]
     routes: list[BoardRoute]
     unassigned: list[BoardUnassigned]
+    total_cost_cents: int = 0
+    depots: tuple[BoardDepot, ...] = ()
+    plan_ids: tuple[int, ...] = ()
+    """The newest plan of each depot on the board, whatever its status."""
+    draft_plan_ids: tuple[int, ...] = ()
+    """The plans of `plan_ids` that are drafts, which Publish publishes."""
 
 
 def enqueue_order(
@@ -231,9 +266,8 @@ def create_stop(
         priority=priority,
         status=DeliveryStatus.PENDING,
     )
-    session.add(delivery)
-    session.flush()
-    record_event(
+    insert_objects(session, [delivery])
+    write_event(
         session,
         actor,
         "delivery",
@@ -325,6 +359,9 @@ def board_snapshot(session: Session, day: date, depot_id: int) -> BoardSnapshot:
         route_stops = sorted(by_route.get(route.id, []), key=lambda s: s.sequence or 0)
         vehicle = vehicles[route.vehicle_id]
         rider = riders.get(route.rider_id)
+        cost_cents = 0
+        if route_stops:
+            cost_cents = route_cost_cents(route.distance_m, vehicle_rates(vehicle))
         path = [(depot.latitude, depot.longitude)]
         path += [(s.latitude, s.longitude) for s in route_stops]
         path.append((depot.latitude, depot.longitude))
@@ -344,6 +381,9 @@ def board_snapshot(session: Session, day: date, depot_id: int) -> BoardSnapshot:
                 duration_s=route.duration_s,
                 path=path,
                 locked=route.locked,
+                cost_cents=cost_cents,
+                depot_id=depot.id,
+                depot_code=depot.code,
             )
         )
 
@@ -377,6 +417,10 @@ def board_snapshot(session: Session, day: date, depot_id: int) -> BoardSnapshot:
         stops=stops,
         routes=board_routes,
         unassigned=unassigned,
+        total_cost_cents=sum(r.cost_cents for r in board_routes),
+        depots=(BoardDepot(depot.id, depot.code, depot.name, depot.latitude, depot.longitude),),
+        plan_ids=(plan.id,) if plan else (),
+        draft_plan_ids=(plan.id,) if plan and plan.status == PlanStatus.DRAFT else (),
     )
 
 
@@ -391,7 +435,7 @@ def latest_plan(session: Session, day: date, depot_id: int) -> Plan | None:
     return session.exec(statement).first()
 
 
-def _by_id(session: Session, model, ids):  # noqa: ANN001, ANN202
+def _by_id(session: Session, model, ids):
     ids = sorted({i for i in ids if i is not None})
     if not ids:
         return {}
@@ -450,54 +494,78 @@ def matrix_provider() -> geo.MatrixProvider:
     return geo.provider_from_settings(settings.osrm_url or None, settings.road_factor, settings.speed_kmh)
 
 
-def build_problem(depot: Warehouse, deliveries: list[Delivery], shifts: list[tuple[Shift, Vehicle]]) -> Problem:
-    """Translate stops and shifts into the planner's problem (location 0 is the depot).
+def build_problem(inputs: list[_PlanningInput]) -> Problem:
+    """Translate the stops and shifts of one or more depots into the planner's problem.
 
-    Demand and capacity have two dimensions, kilograms then units. Times are seconds after
-    midnight of the delivery day.
+    Locations 0..k-1 are the k depots in the order of `inputs`, then the stops. Each stop is
+    bound to its own depot, whose warehouse holds its goods, and each vehicle starts and ends
+    at the depot of its shift. Demand and capacity have two dimensions, kilograms then
+    units. Times are seconds after midnight of the delivery day. Costs are the vehicles'
+    running costs (see `running_costs.objective_weights`).
+
+    Raises:
+        ValidationError: a vehicle's costs are too large for the planner's integer objective.
     """
+    deliveries = [(index, d) for index, data in enumerate(inputs) for d in data.deliveries]
+    shifts = [
+        (index, shift, vehicle)
+        for index, data in enumerate(inputs)
+        for shift, vehicle in data.shifts
+    ]
     points = np.array(
-        [(depot.latitude, depot.longitude)] + [(d.latitude, d.longitude) for d in deliveries],
+        [(data.depot.latitude, data.depot.longitude) for data in inputs]
+        + [(d.latitude, d.longitude) for _, d in deliveries],
         dtype=float,
     )
     distance, duration = matrix_provider().matrices(points)
     max_stops = get_settings().max_stops_per_route or None
+    weights = objective_weights(vehicle for _, _, vehicle in shifts)
 
     stops = tuple(
         RoutingStop(
             id=str(d.id),
-            location=index,
+            location=location,
             demand=(d.demand_kg, d.demand_units),
             service_time=d.service_min * 60,
             time_window=(d.window_start_min * 60, d.window_end_min * 60)
             if d.window_start_min is not None and d.window_end_min is not None
             else None,
             priority=d.priority,
+            depot=depot_index,
         )
-        for index, d in enumerate(deliveries, start=1)
+        for location, (depot_index, d) in enumerate(deliveries, start=len(inputs))
     )
+    # NOTE: the duration of a route is not a cost here; rider hours count only in the KPIs.
     vehicles = tuple(
         RoutingVehicle(
             id=str(shift.id),
-            depot=0,
+            depot=depot_index,
             capacity=(vehicle.capacity_kg, vehicle.capacity_units),
             shift_start=shift.start_min * 60,
             shift_end=shift.end_min * 60,
             max_stops=max_stops,
-            # NOTE: Vehicle.cost_per_km_cents is not passed on, so every vehicle costs 1
-            # per metre and the fixed cost (currency units) is weighed as metres.
-            fixed_cost=vehicle.cost_per_day_cents // 100,
+            fixed_cost=weights[vehicle.id].fixed_cost,
+            distance_cost=weights[vehicle.id].distance_cost,
         )
-        for shift, vehicle in shifts
+        for depot_index, shift, vehicle in shifts
     )
-    return Problem(
-        stops=stops,
-        vehicles=vehicles,
-        distance=distance,
-        duration=duration,
-        dimension_units=("kg", "units"),
-        coordinates=points,
-    )
+    try:
+        return Problem(
+            stops=stops,
+            vehicles=vehicles,
+            distance=distance,
+            duration=duration,
+            dimension_units=("kg", "units"),
+            coordinates=points,
+        )
+    except CostRangeError as exc:
+        vehicle = next(v for _, shift, v in shifts if str(shift.id) == exc.vehicle_id)
+        raise ValidationError(
+            f"Vehicle {vehicle.code} costs {vehicle.cost_per_km_cents} cents per km and "
+            f"{vehicle.cost_per_day_cents} cents per day, too much for the planner to add up "
+            "over these distances; correct its costs on the admin page's Vehicles tab.",
+            vehicle_id=vehicle.id,
+        ) from exc
 
 
 def plan_routes(
@@ -523,37 +591,69 @@ def plan_routes(
         NotFoundError: the depot does not exist.
         ValidationError: there are no pending stops or no riders on shift.
     """
+    return plan_depots(day, [depot_id], actor, time_limit, seed, progress, engine)[0]
+
+
+def plan_depots(
+    day: date,
+    depot_ids: list[int],
+    actor: Actor,
+    time_limit: float | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    engine: Engine | None = None,
+) -> list[int]:
+    """Plan the pending stops of several depots of a day in one solve, one draft plan per depot.
+
+    One solve with one time limit covers every depot. Each stop stays with the vehicles of
+    its own depot, where its goods are reserved, and each route starts and ends there. Each
+    depot's previous draft is superseded as in `plan_routes`. The plans are written in one
+    transaction, so either every depot gets its new draft or, on failure, every new plan is
+    marked failed and no route is written.
+
+    With several depots, a depot without pending stops is left out of the run (its routes
+    stay as they are).
+
+    Returns:
+        The ids of the new draft plans, in the order of the depots planned.
+
+    Raises:
+        NotFoundError: a depot does not exist.
+        ValidationError: no depot has pending stops, a depot with pending stops has no
+            riders on shift, or a vehicle's costs are out of range.
+    """
     from distro.db import get_engine
 
     engine = engine or get_engine()
     report = progress or (lambda _message, _fraction: None)
     limit = time_limit if time_limit is not None else get_settings().plan_time_limit
+    depot_ids = list(dict.fromkeys(depot_ids))
+    if not depot_ids:
+        raise ValidationError("No depot chosen; pick at least one depot to plan.")
 
     with Session(engine, expire_on_commit=False) as session:
-        data = _planning_input(session, day, depot_id)
-        if not data.deliveries:
-            raise ValidationError(
-                f"No pending stops at depot {data.depot.code} on {day.isoformat()}; nothing to plan."
-            )
-        if not data.shifts:
-            raise ValidationError(
-                f"No riders are on shift at depot {data.depot.code} on {day.isoformat()}; "
-                "add shifts before planning."
-            )
-        plan = Plan(day=day, depot_id=depot_id, status=PlanStatus.RUNNING, seed=seed,
-                    time_limit_s=limit, created_by=actor.username)
-        session.add(plan)
-        session.flush()
-        record_event(session, actor, "plan", plan.id, "plan_started", to_state=PlanStatus.RUNNING,
-                     payload={"stops": len(data.deliveries), "vehicles": len(data.shifts)})
+        inputs = _checked_inputs(session, day, depot_ids)
+        plan_ids = []
+        for data in inputs:
+            plan = Plan(day=day, depot_id=data.depot.id, status=PlanStatus.RUNNING, seed=seed,
+                        time_limit_s=limit, created_by=actor.username)
+            session.add(plan)
+            session.flush()
+            payload = {"stops": len(data.deliveries), "vehicles": len(data.shifts)}
+            if len(inputs) > 1:
+                payload["depot_ids"] = [d.depot.id for d in inputs]
+            record_event(session, actor, "plan", plan.id, "plan_started",
+                         to_state=PlanStatus.RUNNING, payload=payload)
+            plan_ids.append(plan.id)
         session.commit()
-        plan_id = plan.id
 
-    logger.info("Planning %d stops with %d shifts at depot %d on %s (plan %d, limit %.1fs)",
-                len(data.deliveries), len(data.shifts), depot_id, day, plan_id, limit)
+    n_stops = sum(len(data.deliveries) for data in inputs)
+    n_shifts = sum(len(data.shifts) for data in inputs)
+    logger.info("Planning %d stops with %d shifts at depots %s on %s (plans %s, limit %.1fs)",
+                n_stops, n_shifts, [d.depot.id for d in inputs], day, plan_ids, limit)
     try:
         report("Computing travel distances", 0.05)
-        problem = build_problem(data.depot, data.deliveries, data.shifts)
+        problem = build_problem(inputs)
         report(f"Routing {len(problem.stops)} stops over {len(problem.vehicles)} vehicles", 0.1)
 
         def solver_progress(message: str, fraction: float) -> None:
@@ -561,129 +661,190 @@ def plan_routes(
 
         result = solve(problem, time_limit=limit, seed=seed, progress=solver_progress)
         report("Saving the plan", 0.95)
-        _store_plan(engine, actor, plan_id, data, result)
-    except Exception:
-        logger.exception("Planning run %d failed", plan_id)
+        _store_plans(engine, actor, plan_ids, inputs, result)
+    except Exception as exc:
+        if isinstance(exc, DistroError):
+            logger.info("Planning run %s rejected: %s", plan_ids, exc.message)
+        else:
+            logger.exception("Planning run %s failed", plan_ids)
         with Session(engine) as session:
-            failed = session.get(Plan, plan_id)
-            record_event(session, actor, "plan", plan_id, "plan_failed",
-                         from_state=failed.status, to_state=PlanStatus.FAILED)
-            failed.status = PlanStatus.FAILED
-            session.add(failed)
+            for plan_id in plan_ids:
+                failed = session.get(Plan, plan_id)
+                record_event(session, actor, "plan", plan_id, "plan_failed",
+                             from_state=failed.status, to_state=PlanStatus.FAILED)
+                failed.status = PlanStatus.FAILED
+                session.add(failed)
             session.commit()
         raise
 
     report("Plan ready", 1.0)
-    logger.info("Plan %d stored: %d routes, %d unassigned, %.1fs",
-                plan_id, len(result.routes), len(result.unassigned), result.solve_seconds)
-    return plan_id
+    logger.info("Plans %s stored: %d routes, %d unassigned, %.1fs",
+                plan_ids, len(result.routes), len(result.unassigned), result.solve_seconds)
+    return plan_ids
 
 
-def _store_plan(engine: Engine, actor: Actor, plan_id: int, data: _PlanningInput, result) -> None:  # noqa: ANN001
-    """Write routes and assignments of a solved plan in one transaction."""
+def _checked_inputs(session: Session, day: date, depot_ids: list[int]) -> list[_PlanningInput]:
+    """Read each depot's planning input and reject a run that cannot plan every depot."""
+    inputs = [_planning_input(session, day, depot_id) for depot_id in depot_ids]
+    if len(inputs) > 1:
+        with_stops = [data for data in inputs if data.deliveries]
+        if not with_stops:
+            codes = ", ".join(data.depot.code for data in inputs)
+            raise ValidationError(
+                f"No pending stops at depots {codes} on {day.isoformat()}; nothing to plan."
+            )
+        inputs = with_stops
+    for data in inputs:
+        if not data.deliveries:
+            raise ValidationError(
+                f"No pending stops at depot {data.depot.code} on {day.isoformat()}; "
+                "nothing to plan."
+            )
+        if not data.shifts:
+            together = " or plan the other depots on their own boards" if len(inputs) > 1 else ""
+            raise ValidationError(
+                f"No riders are on shift at depot {data.depot.code} on {day.isoformat()}; "
+                f"add shifts before planning{together}.",
+                depot_id=data.depot.id,
+            )
+    return inputs
+
+
+def _store_plans(
+    engine: Engine,
+    actor: Actor,
+    plan_ids: list[int],
+    inputs: list[_PlanningInput],
+    result: SolvedPlan,
+) -> None:
+    """Write the routes and assignments of a solved run, one plan per depot, in one transaction."""
+    vehicle_depot = {
+        str(shift.id): index for index, data in enumerate(inputs) for shift, _ in data.shifts
+    }
+    stop_depot = {str(d.id): index for index, data in enumerate(inputs) for d in data.deliveries}
+    with Session(engine, expire_on_commit=False) as session:
+        color_offset = 0
+        for index, (plan_id, data) in enumerate(zip(plan_ids, inputs, strict=True)):
+            routes = [r for r in result.routes if vehicle_depot[r.vehicle_id] == index]
+            unassigned = [u for u in result.unassigned if stop_depot[u.stop_id] == index]
+            _write_plan(session, actor, plan_id, data, routes, unassigned, result, color_offset)
+            # Routes of different depots get different colours on a board of all depots.
+            color_offset += len(routes)
+        session.commit()
+
+
+def _write_plan(
+    session: Session,
+    actor: Actor,
+    plan_id: int,
+    data: _PlanningInput,
+    routes: list[SolvedRoute],
+    unassigned_stops: list[Unassigned],
+    result: SolvedPlan,
+    color_offset: int = 0,
+) -> None:
+    """Write the routes and assignments of one depot's plan into the session."""
     tz = ZoneInfo(get_settings().timezone)
     shifts = {str(shift.id): (shift, vehicle) for shift, vehicle in data.shifts}
 
-    with Session(engine, expire_on_commit=False) as session:
-        plan = session.exec(select(Plan).where(Plan.id == plan_id).with_for_update()).one()
-        day, depot_id = plan.day, plan.depot_id
+    plan = session.exec(select(Plan).where(Plan.id == plan_id).with_for_update()).one()
+    day, depot_id = plan.day, plan.depot_id
 
-        # Supersede older drafts of this depot and day, and free their stops.
-        older = session.exec(
-            select(Plan).where(Plan.day == day, Plan.depot_id == depot_id,
-                               Plan.status == PlanStatus.DRAFT, col(Plan.id) != plan_id)
-        ).all()
-        for old in older:
-            record_event(session, actor, "plan", old.id, "plan_superseded",
-                         from_state=old.status, to_state=PlanStatus.SUPERSEDED,
-                         payload={"by_plan_id": plan_id})
-            old.status = PlanStatus.SUPERSEDED
-            session.add(old)
-            old_routes = session.exec(select(Route).where(Route.plan_id == old.id)).all()
-            for route in old_routes:
-                if route.locked and route.status == RouteStatus.DRAFT:
-                    # A locked route moves to the new plan with its stops unchanged.
-                    route.plan_id = plan_id
-                else:
-                    route.status = RouteStatus.SUPERSEDED
-                session.add(route)
-            old_ids = [r.id for r in old_routes if r.status == RouteStatus.SUPERSEDED]
-            if old_ids:
-                for delivery in session.exec(select(Delivery).where(col(Delivery.route_id).in_(old_ids))):
-                    delivery.route_id = None
-                    delivery.sequence = None
-                    delivery.eta = None
-                    session.add(delivery)
-        session.flush()
-
-        # Stops that changed while the solver ran stay out of the plan.
-        current = {
-            d.id: d
-            for d in session.exec(
-                select(Delivery).where(col(Delivery.id).in_([d.id for d in data.deliveries]))
-            )
-        }
-        still_pending = {
-            delivery_id
-            for delivery_id, d in current.items()
-            if d.status == DeliveryStatus.PENDING and d.route_id is None
-        }
-
-        unassigned = [
-            {"delivery_id": int(item.stop_id), "reason": item.reason} for item in result.unassigned
-        ]
-        total_distance = 0
-        total_duration = 0
-        for index, planned in enumerate(result.routes):
-            stop_ids = [int(s) for s in planned.stop_ids if int(s) in still_pending]
-            if not stop_ids:
-                continue
-            shift, vehicle = shifts[planned.vehicle_id]
-            route = Route(
-                plan_id=plan_id,
-                day=day,
-                depot_id=depot_id,
-                vehicle_id=vehicle.id,
-                rider_id=shift.rider_id,
-                shift_id=shift.id,
-                status=RouteStatus.DRAFT,
-                color=ROUTE_COLORS[index % len(ROUTE_COLORS)],
-                load_kg=sum(current[i].demand_kg for i in stop_ids),
-                load_units=sum(current[i].demand_units for i in stop_ids),
-                distance_m=planned.distance,
-                duration_s=planned.duration,
-                start_min=planned.start // 60,
-            )
+    # Supersede older drafts of this depot and day, and free their stops.
+    older = session.exec(
+        select(Plan).where(Plan.day == day, Plan.depot_id == depot_id,
+                           Plan.status == PlanStatus.DRAFT, col(Plan.id) != plan_id)
+    ).all()
+    for old in older:
+        record_event(session, actor, "plan", old.id, "plan_superseded",
+                     from_state=old.status, to_state=PlanStatus.SUPERSEDED,
+                     payload={"by_plan_id": plan_id})
+        old.status = PlanStatus.SUPERSEDED
+        session.add(old)
+        old_routes = session.exec(select(Route).where(Route.plan_id == old.id)).all()
+        for route in old_routes:
+            if route.locked and route.status == RouteStatus.DRAFT:
+                # A locked route moves to the new plan with its stops unchanged.
+                route.plan_id = plan_id
+            else:
+                route.status = RouteStatus.SUPERSEDED
             session.add(route)
-            session.flush()
-            etas = dict(zip(planned.stop_ids, planned.etas, strict=True))
-            for sequence, delivery_id in enumerate(stop_ids, start=1):
-                delivery = current[delivery_id]
-                delivery.route_id = route.id
-                delivery.sequence = sequence
-                delivery.eta = _eta_datetime(day, etas[str(delivery_id)], tz)
+        old_ids = [r.id for r in old_routes if r.status == RouteStatus.SUPERSEDED]
+        if old_ids:
+            for delivery in session.exec(select(Delivery).where(col(Delivery.route_id).in_(old_ids))):
+                delivery.route_id = None
+                delivery.sequence = None
+                delivery.eta = None
                 session.add(delivery)
-            if len(stop_ids) != len(planned.stop_ids):
-                _refresh_route_metrics(session, route)
-            total_distance += route.distance_m
-            total_duration += route.duration_s
+    session.flush()
 
-        dropped = [d for d in data.deliveries if d.id not in still_pending]
-        if dropped:
-            logger.info("Plan %d: %d stops changed while planning and were left out", plan_id, len(dropped))
+    # Stops that changed while the solver ran stay out of the plan.
+    current = {
+        d.id: d
+        for d in session.exec(
+            select(Delivery).where(col(Delivery.id).in_([d.id for d in data.deliveries]))
+        )
+    }
+    still_pending = {
+        delivery_id
+        for delivery_id, d in current.items()
+        if d.status == DeliveryStatus.PENDING and d.route_id is None
+    }
 
-        record_event(session, actor, "plan", plan_id, "plan_drafted",
-                     from_state=plan.status, to_state=PlanStatus.DRAFT,
-                     payload={"routes": len(result.routes), "unassigned": len(unassigned),
-                              "distance_m": total_distance, "engine": result.engine})
-        plan.status = PlanStatus.DRAFT
-        plan.engine = result.engine
-        plan.solve_seconds = round(result.solve_seconds, 3)
-        plan.total_distance_m = total_distance
-        plan.total_duration_s = total_duration
-        plan.unassigned = unassigned
-        session.add(plan)
-        session.commit()
+    unassigned = [
+        {"delivery_id": int(item.stop_id), "reason": item.reason} for item in unassigned_stops
+    ]
+    total_distance = 0
+    total_duration = 0
+    for index, planned in enumerate(routes, start=color_offset):
+        stop_ids = [int(s) for s in planned.stop_ids if int(s) in still_pending]
+        if not stop_ids:
+            continue
+        shift, vehicle = shifts[planned.vehicle_id]
+        route = Route(
+            plan_id=plan_id,
+            day=day,
+            depot_id=depot_id,
+            vehicle_id=vehicle.id,
+            rider_id=shift.rider_id,
+            shift_id=shift.id,
+            status=RouteStatus.DRAFT,
+            color=ROUTE_COLORS[index % len(ROUTE_COLORS)],
+            load_kg=sum(current[i].demand_kg for i in stop_ids),
+            load_units=sum(current[i].demand_units for i in stop_ids),
+            distance_m=planned.distance,
+            duration_s=planned.duration,
+            start_min=planned.start // 60,
+        )
+        session.add(route)
+        session.flush()
+        etas = dict(zip(planned.stop_ids, planned.etas, strict=True))
+        for sequence, delivery_id in enumerate(stop_ids, start=1):
+            delivery = current[delivery_id]
+            delivery.route_id = route.id
+            delivery.sequence = sequence
+            delivery.eta = _eta_datetime(day, etas[str(delivery_id)], tz)
+            session.add(delivery)
+        if len(stop_ids) != len(planned.stop_ids):
+            _refresh_route_metrics(session, route)
+        total_distance += route.distance_m
+        total_duration += route.duration_s
+
+    dropped = [d for d in data.deliveries if d.id not in still_pending]
+    if dropped:
+        logger.info("Plan %d: %d stops changed while planning and were left out", plan_id, len(dropped))
+
+    record_event(session, actor, "plan", plan_id, "plan_drafted",
+                 from_state=plan.status, to_state=PlanStatus.DRAFT,
+                 payload={"routes": len(routes), "unassigned": len(unassigned),
+                          "distance_m": total_distance, "engine": result.engine})
+    plan.status = PlanStatus.DRAFT
+    plan.engine = result.engine
+    plan.solve_seconds = round(result.solve_seconds, 3)
+    plan.total_distance_m = total_distance
+    plan.total_duration_s = total_duration
+    plan.unassigned = unassigned
+    session.add(plan)
 
 
 def _eta_datetime(day: date, seconds: int, tz: ZoneInfo) -> datetime:

@@ -30,6 +30,7 @@ from distro.backbone.models import (
     Vehicle,
     Warehouse,
 )
+from distro.backbone.running_costs import route_cost_cents, vehicle_rates
 from distro.routing.insert import Insertion, insert_stop
 from distro.routing.problem import Problem
 from distro.routing.problem import Route as RoutingRoute
@@ -62,6 +63,8 @@ class PlanFigures:
         late_stops: Stops whose ETA is after their window closes, or None when the plan's
             stops are no longer on its routes (a superseded draft).
         unassigned: Stops of the day on none of these routes (cancelled stops excluded).
+        cost_cents: Running cost of the routes with a stop: distance at each vehicle's
+            per-km rate plus one vehicle day each (see `running_costs.vehicle_rates`).
 
     """
 
@@ -72,6 +75,7 @@ class PlanFigures:
     vehicles: int
     late_stops: int | None
     unassigned: int
+    cost_cents: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +369,7 @@ def compare_plans(session: Session, day: date, depot_id: int) -> PlanComparison:
 
     current = None
     if published:
-        current = _figures("Published now", None, published, stops, day, tz)
+        current = _figures(session, "Published now", None, published, stops, day, tz)
     else:
         before = [
             p for p in plans
@@ -378,11 +382,12 @@ def compare_plans(session: Session, day: date, depot_id: int) -> PlanComparison:
     if draft_plan is not None:
         draft_routes = [r for r in routes if r.plan_id == draft_plan.id]
         label = f"With draft {draft_plan.id}" if published else f"Draft {draft_plan.id}"
-        draft = _figures(label, draft_plan.id, published + draft_routes, stops, day, tz)
+        draft = _figures(session, label, draft_plan.id, published + draft_routes, stops, day, tz)
     return PlanComparison(day, depot_id, current, draft)
 
 
 def _figures(
+    session: Session,
     label: str,
     plan_id: int | None,
     routes: list[Route],
@@ -406,18 +411,32 @@ def _figures(
         vehicles=len(used),
         late_stops=late,
         unassigned=len(stops) - len(routed),
+        cost_cents=_routes_cost(session, [r for r in routes if r.id in used]),
+    )
+
+
+def _routes_cost(session: Session, routes: list[Route]) -> int:
+    vehicle_ids = {r.vehicle_id for r in routes}
+    statement = select(Vehicle).where(col(Vehicle.id).in_(vehicle_ids))
+    vehicles = {v.id: v for v in session.exec(statement)}
+    return sum(
+        route_cost_cents(r.distance_m, vehicle_rates(vehicles[r.vehicle_id])) for r in routes
     )
 
 
 def _stored_figures(session: Session, plan: Plan, n_stops: int) -> PlanFigures:
     """Figures of a superseded draft from the totals stored when it was planned."""
     routes = session.exec(select(Route).where(Route.plan_id == plan.id)).all()
+    used = [r for r in routes if r.distance_m > 0]
+    # NOTE: a route locked in this draft moved on to the newer plan, so its vehicle and
+    # cost are not counted here although the stored total distance includes it.
     return PlanFigures(
         label=f"Previous draft {plan.id}",
         plan_id=plan.id,
         distance_m=plan.total_distance_m,
         duration_s=plan.total_duration_s,
-        vehicles=sum(1 for r in routes if r.distance_m > 0),
+        vehicles=len(used),
         late_stops=None,
         unassigned=min(n_stops, len(plan.unassigned or [])),
+        cost_cents=_routes_cost(session, used),
     )

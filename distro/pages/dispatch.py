@@ -1,4 +1,4 @@
-"""The dispatch board: plan, review, edit and publish the routes of one depot and day."""
+"""The dispatch board: plan, review, edit and publish the routes of a day's depots."""
 
 from __future__ import annotations
 
@@ -169,6 +169,7 @@ def summary_strip() -> rx.Component:
         stat("On no route", DispatchState.unassigned_count, test_id="stat-unassigned"),
         stat("Distance", DispatchState.total_km, " km", test_id="stat-distance"),
         stat("Driving + service", DispatchState.total_duration, " h", test_id="stat-duration"),
+        stat("Running cost", DispatchState.total_cost, test_id="stat-cost"),
         stat("Fullest vehicle", DispatchState.max_load_percent, " %", test_id="stat-max-load"),
         rx.cond(
             DispatchState.engine != "",
@@ -230,12 +231,14 @@ def route_row(route: RouteRow) -> rx.Component:
             )
         ),
         text_cell(route.rider, max_width="200px", title=route.rider),
+        rx.cond(DispatchState.all_depots, text_cell(route.depot)),
         text_cell(route.vehicle),
         number_cell(route.stops),
         load_cell(route.load_kg, route.capacity_kg, route.kg_percent, "kg"),
         load_cell(route.load_units, route.capacity_units, route.units_percent, "u"),
         number_cell(route.distance_km),
         number_cell(route.duration),
+        number_cell(route.cost),
         rx.table.cell(status_badge(route.status, route.status_text)),
         on_click=DispatchState.select_route(route.route_id),
         cursor="pointer",
@@ -277,6 +280,7 @@ def comparison_row(row: ComparisonRow) -> rx.Component:
         number_cell(row.vehicles),
         number_cell(row.late),
         number_cell(row.unassigned),
+        number_cell(row.cost),
     )
 
 
@@ -295,6 +299,7 @@ def comparison_panel() -> rx.Component:
                         header_cell("Vehicles", numeric=True),
                         header_cell("Late stops", numeric=True),
                         header_cell("On no route", numeric=True),
+                        header_cell("Cost", numeric=True),
                     ),
                 ),
                 rx.table.body(rx.foreach(DispatchState.comparison, comparison_row)),
@@ -303,7 +308,9 @@ def comparison_panel() -> rx.Component:
                 id="comparison-table",
             ),
             actions=rx.text(
-                "Late: ETA after the window closes", size="1", color_scheme="gray"
+                "Late: ETA after the window closes. Cost: km at each vehicle's rate plus its day",
+                size="1",
+                color_scheme="gray",
             ),
         ),
     )
@@ -320,12 +327,14 @@ def routes_panel() -> rx.Component:
                     rx.table.row(
                         header_cell(""),
                         header_cell("Rider"),
+                        rx.cond(DispatchState.all_depots, header_cell("Depot")),
                         header_cell("Vehicle"),
                         header_cell("Stops", numeric=True),
                         header_cell("Load kg", numeric=True),
                         header_cell("Load units", numeric=True),
                         header_cell("km", numeric=True),
                         header_cell("h:mm", numeric=True),
+                        header_cell("Cost", numeric=True),
                         header_cell("Status"),
                     ),
                 ),

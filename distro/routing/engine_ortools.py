@@ -1,6 +1,7 @@
 """OR-Tools engine: the constraint-programming routing solver as a baseline.
 
 First solution by PATH_CHEAPEST_ARC, then GUIDED_LOCAL_SEARCH until the time limit.
+A stop bound to a depot may only ride on that depot's vehicles.
 Matrices are passed to the solver as data (``RegisterTransitMatrix``) instead of a
 Python callback per arc, which is several times faster.
 """
@@ -78,6 +79,15 @@ def run_ortools(
     )
     if timed:
         _add_time_dimension(routing, manager, problem, stops, travel, len(depot_locations))
+
+    for position, stop in enumerate(stops):
+        if stop.depot is not None:
+            allowed = [i for i, v in enumerate(problem.vehicles) if v.depot == stop.depot]
+            index = manager.NodeToIndex(len(depot_locations) + position)
+            # SetAllowedVehiclesForIndex rejects every Python list in OR-Tools 9.15
+            # ("absl::Span< int const >"), so the vehicle variable is restricted
+            # directly; -1 is the value of a stop left out.
+            routing.VehicleVar(index).SetValues([-1, *allowed])
 
     if task.prizes is not None:
         for position, prize in enumerate(task.prizes):

@@ -92,6 +92,8 @@ def build_data(task: EngineTask):
     import pyvrp
 
     problem = task.problem
+    # NOTE: PyVRP 0.14 cannot restrict a client to some vehicle types, so Stop.depot is
+    # not passed on. `solve` cuts problems with bound stops into one part per depot.
     # Time windows and shift ends are passed only where set. PyVRP's own defaults mean
     # "no limit" and let it skip time-window work on problems without any.
     n_stops_limit = any(v.max_stops is not None for v in problem.vehicles)
@@ -199,12 +201,38 @@ def run_pyvrp(
         criteria.append(MaxIterations(max_iterations))
     stop = MultipleCriteria(criteria)
     params = pyvrp.SolveParams(
-        ils=IteratedLocalSearchParams(history_length=task.history_length)
+        ils=IteratedLocalSearchParams(history_length=task.history_length),
+        penalty=penalty_params(task.problem),
     )
     result = pyvrp.solve(
         data, stop=stop, seed=seed, collect_stats=False, display=False, params=params
     )
     return _to_engine_result(result, task, type_vehicles)
+
+
+def penalty_params(problem: Problem):
+    """Return PyVRP penalty parameters scaled to the problem's costs.
+
+    PyVRP 0.14 caps the penalty of one unit of excess load or time warp at 100,000
+    (``PenaltyParams.max_penalty``). With costs in money, one vehicle's fixed cost can
+    exceed that, and then an overloaded route is cheaper than a second vehicle at any
+    penalty. The cap is multiplied by the largest distance cost and raised by the
+    largest fixed cost, so unit costs keep PyVRP's defaults and one unit of violation
+    always costs more than a vehicle.
+    """
+    from pyvrp.PenaltyManager import PenaltyParams
+
+    distance_cost = max(v.distance_cost for v in problem.vehicles)
+    fixed_cost = max(v.fixed_cost for v in problem.vehicles)
+    default = PenaltyParams()
+    # Penalty times violation must stay within int64 in PyVRP's native code.
+    max_penalty = min(default.max_penalty * max(1, distance_cost) + fixed_cost, _PENALTY_CAP)
+    return PenaltyParams(max_penalty=max(default.max_penalty, float(max_penalty)))
+
+
+#: Largest penalty per unit of violation: 2**36 times a violation of up to 10**8 kg or
+#: seconds stays below the int64 limit.
+_PENALTY_CAP = 2**36
 
 
 class _Deadline:

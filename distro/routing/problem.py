@@ -19,6 +19,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Upper bound on the cost scale of a problem: twice the longest arc times the largest
+#: distance cost, plus the largest fixed cost, times the number of stops. Below it the
+#: prizes of ``solve`` and every plan's cost stay within the int64 range of both engines.
+MAX_COST_SCALE = 2**60
+
+
+class CostRangeError(ValueError):
+    """The vehicles' costs are so large that plan costs could overflow int64.
+
+    Attributes:
+        vehicle_id: The vehicle with the largest cost.
+
+    """
+
+    def __init__(self, message: str, vehicle_id: str) -> None:
+        super().__init__(message)
+        self.vehicle_id = vehicle_id
+
 
 @dataclass(frozen=True, slots=True)
 class Stop:
@@ -32,6 +50,8 @@ class Stop:
         time_window: ``(earliest, latest)`` start of service in seconds, or None for any
             time within the vehicle's shift.
         priority: Higher is more important; 0 is normal.
+        depot: Depot location whose vehicles may serve the stop, or None for any
+            vehicle. A stop whose goods wait at one warehouse is bound to that depot.
 
     """
 
@@ -41,6 +61,7 @@ class Stop:
     service_time: int = 0
     time_window: tuple[int, int] | None = None
     priority: int = 0
+    depot: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +75,10 @@ class Vehicle:
         shift_start: Earliest departure from the depot, in seconds.
         shift_end: Latest return to the depot in seconds, or None for no limit.
         max_stops: Maximum number of stops on the route, or None for no limit.
-        fixed_cost: Cost added when the vehicle is used, in distance units.
-        distance_cost: Cost per distance unit driven.
+        fixed_cost: Cost added when the vehicle is used, in the unit of
+            ``distance_cost`` times one distance unit.
+        distance_cost: Cost per distance unit driven. With the default costs (1 and 0)
+            the objective is the total distance.
 
     """
 
@@ -238,12 +261,36 @@ def _validate(problem: Problem) -> None:
             raise ValueError(f"vehicle id {vehicle.id!r} is used twice; vehicle ids must be unique")
         vehicle_ids.add(vehicle.id)
 
+    depots = {vehicle.depot for vehicle in problem.vehicles}
     stop_ids: set[str] = set()
     for stop in problem.stops:
         _validate_stop(stop, n, n_dims)
         if stop.id in stop_ids:
             raise ValueError(f"stop id {stop.id!r} is used twice; stop ids must be unique")
         stop_ids.add(stop.id)
+        if stop.depot is not None and stop.depot not in depots:
+            raise ValueError(
+                f"stop {stop.id!r} has depot {stop.depot}, where no vehicle starts; use one "
+                f"of the vehicles' depots {sorted(depots)} or None"
+            )
+    _validate_cost_range(problem)
+
+
+def _validate_cost_range(problem: Problem) -> None:
+    """Raise CostRangeError when the costs could overflow the engines' int64 objective."""
+    longest = int(problem.distance.max()) if problem.distance.size else 0
+    distance_cost = max(v.distance_cost for v in problem.vehicles)
+    fixed_cost = max(v.fixed_cost for v in problem.vehicles)
+    scale = (2 * longest * distance_cost + fixed_cost + 1) * max(1, len(problem.stops))
+    if scale <= MAX_COST_SCALE:
+        return
+    costly = max(problem.vehicles, key=lambda v: 2 * longest * v.distance_cost + v.fixed_cost)
+    raise CostRangeError(
+        f"vehicle {costly.id!r} has distance_cost {costly.distance_cost} and fixed_cost "
+        f"{costly.fixed_cost}; with the longest arc {longest} and {len(problem.stops)} stops "
+        f"a plan's cost could exceed the int64 range, so express costs in a coarser unit",
+        costly.id,
+    )
 
 
 def _validate_vehicle(vehicle: Vehicle, n_locations: int, n_dims: int) -> None:

@@ -4,8 +4,10 @@ Steps of a solve:
 
 1. Pre-check: stops that no vehicle could ever serve (demand over every capacity,
    window unreachable from every depot) are reported as unassigned with a reason.
-2. Problems above ``SPLIT_THRESHOLD`` stops are cut into zones (see
-   ``clustering.split_problem``), solved one by one and merged.
+2. A problem whose stops are bound to depots (``Stop.depot``) is cut into one part per
+   depot (see ``depots.split_by_depot``), solved one after the other with a share of
+   the time each. Problems or parts above ``SPLIT_THRESHOLD`` stops are cut into zones
+   (see ``clustering.split_problem``), solved one by one and merged.
 3. The engine searches until the time limit. Stops are optional with a large prize
    when the fleet may not serve them all, so the engine leaves out low-priority
    stops first. The ``auto`` engine runs two PyVRP searches in two processes and keeps
@@ -29,8 +31,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from distro.routing.depots import may_serve, split_by_depot
 from distro.routing.engine_pyvrp import SECOND_HISTORY_LENGTH, EngineResult, EngineTask
-from distro.routing.problem import Plan, Problem, Route, Unassigned
+from distro.routing.problem import Plan, Problem, Route, Unassigned, Vehicle
 from distro.routing.schedule import REPAIR_REASON, check_route, repair_route, unassigned_for
 from distro.routing.worker import run_engine, run_in_children
 
@@ -104,13 +107,14 @@ def solve(
         report("done", 1.0)
         return _plan(problem, [], unassigned, started, engine, seed)
 
-    if len(candidates) > SPLIT_THRESHOLD:
-        routes, extra = _solve_split(
+    depot_parts = split_by_depot(_with_stops(problem, candidates))
+    if depot_parts is None:
+        routes, extra = _solve_candidates(
             problem, candidates, deadline, seed, engine, report, max_iterations, workers
         )
     else:
-        routes, extra = _solve_whole(
-            problem, candidates, deadline, seed, engine, report, max_iterations, workers
+        routes, extra = _solve_depots(
+            depot_parts, deadline, seed, engine, report, max_iterations, workers
         )
     unassigned.extend(extra)
 
@@ -122,9 +126,10 @@ def solve(
 def precheck(problem: Problem) -> tuple[list[tuple[int, str]], list[int]]:
     """Find stops that no vehicle can serve on its own.
 
-    A stop is impossible when its demand exceeds every vehicle's capacity, when every
-    vehicle has ``max_stops`` 0, or when no vehicle can reach it within its time
-    window and return before its shift ends.
+    Only vehicles of a stop's depot count for a stop bound to one. A stop is impossible
+    when no vehicle starts at its depot, when its demand exceeds every vehicle's
+    capacity, when every vehicle has ``max_stops`` 0, or when no vehicle can reach it
+    within its time window and return before its shift ends.
 
     Returns:
         ``(impossible, candidates)``: ``(stop index, reason)`` pairs and the indices of
@@ -133,16 +138,20 @@ def precheck(problem: Problem) -> tuple[list[tuple[int, str]], list[int]]:
     """
     impossible: list[tuple[int, str]] = []
     candidates: list[int] = []
-    vehicles = problem.vehicles
     for index, stop in enumerate(problem.stops):
+        allowed = [v for v in problem.vehicles if may_serve(v, stop)]
+        if not allowed:
+            reason = f"no vehicle starts at the stop's depot (location {stop.depot})"
+            impossible.append((index, reason))
+            continue
         fitting = [
             v
-            for v in vehicles
+            for v in allowed
             if all(d <= c for d, c in zip(stop.demand, v.capacity, strict=True))
             and (v.max_stops is None or v.max_stops > 0)
         ]
         if not fitting:
-            impossible.append((index, _capacity_reason(problem, index)))
+            impossible.append((index, _capacity_reason(problem, index, allowed)))
             continue
         reason = _time_reason(problem, index, fitting)
         if reason is not None:
@@ -152,12 +161,12 @@ def precheck(problem: Problem) -> tuple[list[tuple[int, str]], list[int]]:
     return impossible, candidates
 
 
-def _capacity_reason(problem: Problem, index: int) -> str:
+def _capacity_reason(problem: Problem, index: int, vehicles: list[Vehicle]) -> str:
     stop = problem.stops[index]
-    if all(v.max_stops == 0 for v in problem.vehicles):
+    if all(v.max_stops == 0 for v in vehicles):
         return "every vehicle has a maximum of 0 stops"
     for dim, amount in enumerate(stop.demand):
-        largest = max(v.capacity[dim] for v in problem.vehicles)
+        largest = max(v.capacity[dim] for v in vehicles)
         if amount > largest:
             unit = problem.unit(dim)
             return f"demand {amount} {unit} exceeds the largest vehicle capacity {largest} {unit}"
@@ -194,6 +203,57 @@ def format_clock(seconds: int) -> str:
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}" if secs == 0 else f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def _solve_candidates(
+    problem: Problem,
+    candidates: list[int],
+    deadline: float,
+    seed: int,
+    engine: str,
+    report: Progress,
+    max_iterations: int | None,
+    workers: int | None,
+) -> tuple[list[Route], list[Unassigned]]:
+    """Solve the candidate stops whole, or cut into zones above ``SPLIT_THRESHOLD``."""
+    solve_part = _solve_split if len(candidates) > SPLIT_THRESHOLD else _solve_whole
+    return solve_part(
+        problem, candidates, deadline, seed, engine, report, max_iterations, workers
+    )
+
+
+def _solve_depots(
+    parts: list[Problem],
+    deadline: float,
+    seed: int,
+    engine: str,
+    report: Progress,
+    max_iterations: int | None,
+    workers: int | None,
+) -> tuple[list[Route], list[Unassigned]]:
+    """Solve one part per depot in turn, each with a share of the time by its stops.
+
+    The parts run one after the other rather than side by side because ``auto`` already
+    runs two searches per part, one per core on the 2-core machines Distro targets.
+    """
+    routes: list[Route] = []
+    unassigned: list[Unassigned] = []
+    remaining_stops = sum(len(part.stops) for part in parts)
+    for number, part in enumerate(parts, start=1):
+        share = len(part.stops) / max(1, remaining_stops)
+        remaining_stops -= len(part.stops)
+        part_deadline = time.monotonic() + share * max(0.0, deadline - time.monotonic())
+        report(
+            f"solving depot {number} of {len(parts)}", 0.05 + 0.9 * (number - 1) / len(parts)
+        )
+        part = compact_problem(part)
+        part_routes, part_unassigned = _solve_candidates(
+            part, list(range(len(part.stops))), part_deadline, seed, engine,
+            lambda _m, _f: None, max_iterations, workers,
+        )
+        routes.extend(part_routes)
+        unassigned.extend(part_unassigned)
+    return routes, unassigned
 
 
 def _solve_whole(
@@ -494,7 +554,14 @@ def compact_problem(problem: Problem) -> Problem:
     if problem.coordinates is not None:
         coordinates = problem.coordinates[used]
     return Problem(
-        stops=tuple(replace(s, location=new_index[s.location]) for s in problem.stops),
+        stops=tuple(
+            replace(
+                s,
+                location=new_index[s.location],
+                depot=None if s.depot is None else new_index[s.depot],
+            )
+            for s in problem.stops
+        ),
         vehicles=tuple(replace(v, depot=new_index[v.depot]) for v in problem.vehicles),
         distance=distance,
         duration=duration,
@@ -540,9 +607,9 @@ def _plan(
 def recheck_plan(problem: Problem, plan: Plan) -> list[str]:
     """Return rule violations of a plan against a problem; empty means valid.
 
-    The checks: every stop appears exactly once, every route meets capacity, stop
-    limit, time windows and shift end, and each route equals its recomputation from
-    the matrices (distance, times, load).
+    The checks: every stop appears exactly once, every stop rides with a vehicle of its
+    depot, every route meets capacity, stop limit, time windows and shift end, and each
+    route equals its recomputation from the matrices (distance, times, load).
     """
     index_of = {s.id: i for i, s in enumerate(problem.stops)}
     vehicle_of = {v.id: i for i, v in enumerate(problem.vehicles)}
@@ -558,6 +625,13 @@ def recheck_plan(problem: Problem, plan: Plan) -> list[str]:
             problems.append(f"stop {stop.id} appears {counts.get(stop.id, 0)} times")
     for route in plan.routes:
         indices = [index_of[s] for s in route.stop_ids]
+        vehicle = problem.vehicles[vehicle_of[route.vehicle_id]]
+        for i in indices:
+            if not may_serve(vehicle, problem.stops[i]):
+                problems.append(
+                    f"stop {problem.stops[i].id} of depot {problem.stops[i].depot} is on "
+                    f"route of {route.vehicle_id} from depot {vehicle.depot}"
+                )
         check = check_route(problem, vehicle_of[route.vehicle_id], indices)
         if check.over_capacity:
             problems.append(f"route of {route.vehicle_id} exceeds its capacity: {check.route.load}")

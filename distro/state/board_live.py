@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 import reflex as rx
 from sqlmodel import col, func, select
 
-from distro.backbone.board import board_exceptions
+from distro.backbone.board import SEVERITY_ORDER, board_exceptions
+from distro.backbone.day_board import day_depot_ids
 from distro.backbone.events import latest_event_id
 from distro.backbone.models import Delivery, Event, RiderPosition
-from distro.formatting import local_clock, status_label
 from distro.db import session_scope
+from distro.formatting import local_clock, status_label
 from distro.state.dispatch import BOARD_ROLES, DispatchState, parse_board_key
 
 POLL_INTERVAL_MS = 250
@@ -100,14 +101,17 @@ def read_live(board: str) -> tuple[list[ExceptionRow], int, list[UpdateRow]]:
         return [], 0, []
     day, depot_id = parsed
     with session_scope() as session:
-        found = board_exceptions(session, day, depot_id)
+        depot_ids = day_depot_ids(session, day) if depot_id is None else [depot_id]
+        found = [item for depot in depot_ids for item in board_exceptions(session, day, depot)]
+        found.sort(key=lambda item: item.at, reverse=True)
+        found.sort(key=lambda item: SEVERITY_ORDER.get(item.severity, 9))
         rows = session.exec(
             select(Event, Delivery.label)
             .join(Delivery, col(Delivery.id) == col(Event.entity_id))
             .where(
                 Event.entity == "delivery",
                 col(Event.event_type).in_(RIDER_EVENT_TYPES),
-                Delivery.depot_id == depot_id,
+                col(Delivery.depot_id).in_(depot_ids),
                 col(Delivery.day).in_([day, day.fromordinal(day.toordinal() + 1)]),
             )
             .order_by(col(Event.id).desc())

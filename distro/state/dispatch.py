@@ -1,4 +1,4 @@
-"""State of the dispatch board: the chosen depot and day, the plan's routes and the edit forms.
+"""State of the dispatch board: the chosen depot or all depots, the day, routes and edit forms.
 
 The state contains ids, page-sized lists of plain rows and form input. Every handler re-reads the
 board from the database through the backbone, which re-checks every id the browser sent.
@@ -15,20 +15,21 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from distro.backbone import day_board, route_edits
 from distro.backbone import fulfillment as ff
-from distro.backbone import route_edits
 from distro.backbone.actors import Actor
 from distro.backbone.errors import DistroError
 from distro.backbone.models import Role
+from distro.db import session_scope
 from distro.formatting import (
     hours_minutes,
     km,
     local_clock,
+    money,
     percent,
     status_label,
     time_window,
 )
-from distro.db import session_scope
 from distro.state.auth import AuthState
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ PROGRESS_POLL_SECONDS = 0.5
 """How often the planning progress shown in the browser is refreshed."""
 
 MAP_PATH = "/api/v1/maps/dispatch"
+
+ALL_DEPOTS = "all"
+"""The depot part of the key of a board that shows every depot of a day."""
 
 
 @dataclasses.dataclass
@@ -73,6 +77,8 @@ class RouteRow:
     distance_km: str
     duration: str
     locked: bool = False
+    cost: str = ""
+    depot: str = ""
 
 
 @dataclasses.dataclass
@@ -85,6 +91,7 @@ class ComparisonRow:
     vehicles: int
     late: str
     unassigned: int
+    cost: str = ""
 
 
 @dataclasses.dataclass
@@ -131,6 +138,8 @@ class BoardView:
     unassigned: list[UnassignedRow]
     unassigned_count: int
     comparison: list[ComparisonRow] = dataclasses.field(default_factory=list)
+    total_cost: str = "0.00"
+    draft_plan_ids: list[int] = dataclasses.field(default_factory=list)
 
 
 class PlanProgress:
@@ -157,41 +166,68 @@ BOARD_ROLES = (Role.DISPATCHER, Role.ADMIN)
 """Roles that may open, plan, edit and publish the board; every handler checks them."""
 
 
-def parse_board_key(key: str) -> tuple[date, int] | None:
-    """Split a board key "YYYY-MM-DD|depot_id" into the day and depot id; None if invalid."""
+def parse_board_key(key: str) -> tuple[date, int | None] | None:
+    """Split a board key into the day and the depot id; None if the key is invalid.
+
+    A key is "YYYY-MM-DD|depot_id", or "YYYY-MM-DD|all" for every depot of the day, which
+    gives the depot id None.
+    """
     day_text, _, depot_text = key.partition("|")
     try:
-        return date.fromisoformat(day_text), int(depot_text)
+        day = date.fromisoformat(day_text)
+        return day, None if depot_text == ALL_DEPOTS else int(depot_text)
     except ValueError:
         return None
 
 
-def board_key(day: date, depot_id: int) -> str:
-    """Return the key that identifies a depot's board on one day."""
-    return f"{day.isoformat()}|{depot_id}"
+def board_key(day: date, depot_id: int | None) -> str:
+    """Return the key of a depot's board on one day, or of all depots when `depot_id` is None."""
+    return f"{day.isoformat()}|{ALL_DEPOTS if depot_id is None else depot_id}"
 
 
 def read_board_choices() -> list[BoardChoice]:
-    """Read the depots and days that have deliveries, in the backbone's order."""
+    """Read the depots and days that have deliveries, in the backbone's order.
+
+    A day with stops at two or more depots gets an "All depots" choice before its depots.
+    """
     with session_scope() as session:
         options = ff.list_board_options(session)
-    return [
-        BoardChoice(
-            key=board_key(option.day, option.depot_id),
-            label=(
-                f"{option.day.isoformat()} · {option.depot_code} {option.depot_name}"
-                f" · {option.deliveries} stops"
-            ),
+    depots_per_day: dict[date, list[ff.BoardOption]] = {}
+    for option in options:
+        depots_per_day.setdefault(option.day, []).append(option)
+
+    choices = []
+    for day, day_options in depots_per_day.items():
+        if len(day_options) > 1:
+            stops = sum(option.deliveries for option in day_options)
+            choices.append(
+                BoardChoice(
+                    key=board_key(day, None),
+                    label=f"{day.isoformat()} · All depots ({len(day_options)}) · {stops} stops",
+                )
+            )
+        choices.extend(
+            BoardChoice(
+                key=board_key(option.day, option.depot_id),
+                label=(
+                    f"{option.day.isoformat()} · {option.depot_code} {option.depot_name}"
+                    f" · {option.deliveries} stops"
+                ),
+            )
+            for option in day_options
         )
-        for option in options
-    ]
+    return choices
 
 
-def read_board(day: date, depot_id: int, selected_route_id: int) -> BoardView:
-    """Read one board and turn it into page rows; runs in a worker thread."""
+def read_board(day: date, depot_id: int | None, selected_route_id: int) -> BoardView:
+    """Read one board, or all depots of a day, into page rows; runs in a worker thread."""
     with session_scope() as session:
-        snapshot = ff.board_snapshot(session, day, depot_id)
-        comparison = route_edits.compare_plans(session, day, depot_id)
+        if depot_id is None:
+            snapshot = day_board.day_snapshot(session, day)
+            comparison = day_board.compare_day(session, day)
+        else:
+            snapshot = ff.board_snapshot(session, day, depot_id)
+            comparison = route_edits.compare_plans(session, day, depot_id)
 
     routes = [_route_row(route) for route in snapshot.routes]
     route_stops = sorted(
@@ -222,7 +258,20 @@ def read_board(day: date, depot_id: int, selected_route_id: int) -> BoardView:
         ],
         unassigned_count=len(snapshot.unassigned),
         comparison=_comparison_rows(comparison),
+        total_cost=money(snapshot.total_cost_cents),
+        draft_plan_ids=list(snapshot.draft_plan_ids),
     )
+
+
+def plan_board(
+    day: date, depot_id: int | None, actor: Actor, progress: ff.ProgressCallback
+) -> list[int]:
+    """Plan one depot, or every depot of the day together; runs in a worker thread."""
+    if depot_id is not None:
+        return [ff.plan_routes(day, depot_id, actor, progress=progress)]
+    with session_scope() as session:
+        depot_ids = day_board.day_depot_ids(session, day)
+    return ff.plan_depots(day, depot_ids, actor, progress=progress)
 
 
 def _comparison_rows(comparison: route_edits.PlanComparison) -> list[ComparisonRow]:
@@ -238,6 +287,7 @@ def _comparison_rows(comparison: route_edits.PlanComparison) -> list[ComparisonR
             vehicles=f.vehicles,
             late="n/a" if f.late_stops is None else str(f.late_stops),
             unassigned=f.unassigned,
+            cost=money(f.cost_cents),
         )
         for f in figures
     ]
@@ -261,6 +311,8 @@ def _route_row(route: ff.BoardRoute) -> RouteRow:
         distance_km=km(route.distance_m),
         duration=hours_minutes(route.duration_s),
         locked=route.locked,
+        cost=money(route.cost_cents),
+        depot=route.depot_code,
     )
 
 
@@ -302,6 +354,12 @@ def publish_plan(actor: Actor, plan_id: int) -> int:
         return ff.publish_plan(session, actor, plan_id)
 
 
+def publish_plans(actor: Actor, plan_ids: list[int]) -> int:
+    """Publish the drafts of all depots in one transaction; return the routes published."""
+    with session_scope() as session:
+        return day_board.publish_plans(session, actor, plan_ids)
+
+
 def _parse_positive_int(text: str) -> int | None:
     text = text.strip().lstrip("#")
     if not text.isdigit():
@@ -327,6 +385,9 @@ class DispatchState(AuthState):
     total_km: str = "0.0"
     total_duration: str = "0:00"
     max_load_percent: int = 0
+    total_cost: str = "0.00"
+    draft_plan_ids: list[int] = []
+    """Draft plans of the open board, one per depot on a board of all depots."""
 
     routes: list[RouteRow] = []
     selected_route_id: int = 0
@@ -361,7 +422,10 @@ class DispatchState(AuthState):
         if parsed is None:
             return ""
         day, depot_id = parsed
-        query = {"day": day.isoformat(), "depot_id": depot_id, "v": self.map_version}
+        query: dict[str, str | int] = {"day": day.isoformat()}
+        if depot_id is not None:
+            query["depot_id"] = depot_id
+        query["v"] = self.map_version
         if self.selected_route_id:
             query["route_id"] = self.selected_route_id
         return f"{MAP_PATH}?{urlencode(query)}"
@@ -374,7 +438,12 @@ class DispatchState(AuthState):
     @rx.var
     def can_publish(self) -> bool:
         """Whether the open board has a draft plan that can be published."""
-        return self.plan_id > 0 and self.plan_status == "draft" and not self.planning
+        return len(self.draft_plan_ids) > 0 and not self.planning
+
+    @rx.var
+    def all_depots(self) -> bool:
+        """Whether the open board shows every depot of its day."""
+        return self.board.endswith(f"|{ALL_DEPOTS}")
 
     @rx.event
     async def load_page(self) -> rx.event.EventSpec | None:
@@ -547,9 +616,12 @@ class DispatchState(AuthState):
 
         self.busy = True
         try:
-            published = await asyncio.to_thread(publish_plan, actor, self.plan_id)
+            if self.all_depots:
+                published = await asyncio.to_thread(publish_plans, actor, self.draft_plan_ids)
+            else:
+                published = await asyncio.to_thread(publish_plan, actor, self.plan_id)
         except DistroError as exc:
-            logger.info("Publishing plan %s rejected: %s", self.plan_id, exc.code)
+            logger.info("Publishing plan %s rejected: %s", self.draft_plan_ids, exc.code)
             self._set_notice(exc.message, "error")
             return
         finally:
@@ -575,7 +647,7 @@ class DispatchState(AuthState):
 
         progress = PlanProgress()
         task = asyncio.create_task(
-            asyncio.to_thread(ff.plan_routes, day, depot_id, actor, progress=progress.update)
+            asyncio.to_thread(plan_board, day, depot_id, actor, progress.update)
         )
         while not task.done():
             await asyncio.wait({task}, timeout=PROGRESS_POLL_SECONDS)
@@ -587,7 +659,7 @@ class DispatchState(AuthState):
         async with self:
             self.planning = False
             try:
-                plan_id = task.result()
+                plan_ids = task.result()
             except DistroError as exc:
                 logger.info("Planning %s for depot %s rejected: %s", day, depot_id, exc.code)
                 self._set_notice(exc.message, "error")
@@ -603,8 +675,9 @@ class DispatchState(AuthState):
             self.selected_route_id = 0
             await self._reload()
             self.map_version += 1
+            plans = ", ".join(str(plan_id) for plan_id in plan_ids)
             self._set_notice(
-                f"Plan {plan_id} is ready as a draft: {len(self.routes)} routes, "
+                f"Plan {plans} is ready as a draft: {len(self.routes)} routes, "
                 f"{self.routed_count} of {self.stop_count} stops routed. Review it, then publish.",
                 "success",
             )
@@ -646,6 +719,8 @@ class DispatchState(AuthState):
         self.total_km = view.total_km
         self.total_duration = view.total_duration
         self.max_load_percent = view.max_load_percent
+        self.total_cost = view.total_cost
+        self.draft_plan_ids = view.draft_plan_ids
         self.routes = view.routes
         route_ids = {route.route_id for route in view.routes}
         if self.selected_route_id not in route_ids:

@@ -54,3 +54,34 @@ def test_plan_command_unknown_depot(sqlite_engine, monkeypatch):
 
     assert result.exit_code == 1
     assert "No depot with code 'NOPE'" in result.output
+
+
+def test_plan_command_all_depots_plans_each_depot(sqlite_engine, monkeypatch):
+    """`--depot all` plans every depot of the day in one run and prints a line per depot."""
+    from tests.backbone.test_day_board import add_second_depot
+
+    network = build_network(sqlite_engine, dealers=2)
+    _, second_dealers = add_second_depot(sqlite_engine, network, dealers=2, shifts=1)
+    for dealer_id in [*network.dealer_ids, *second_dealers]:
+        submit_order(sqlite_engine, Actor("desk", Role.DEALER), dealer_id=dealer_id,
+                     delivery_day=DAY, lines=[LineRequest("SKU-1", 3)])
+    monkeypatch.setenv("DISTRO_DATABASE_URL", sqlite_engine.url.render_as_string())
+    reset_settings()
+    reset_engine()
+    try:
+        result = CliRunner().invoke(
+            plan, ["--depot", "all", "--day", DAY.isoformat(), "--time-limit", "1"]
+        )
+    finally:
+        reset_engine()
+        monkeypatch.delenv("DISTRO_DATABASE_URL")
+        reset_settings()
+
+    assert result.exit_code == 0, result.output
+    assert "WH-1: plan" in result.output and "2 of 2 stops" in result.output
+    assert "WH-2: plan" in result.output
+    assert "2 plan(s)" in result.output
+    with Session(sqlite_engine) as session:
+        plans = session.exec(select(Plan)).all()
+    assert sorted(p.status for p in plans) == [PlanStatus.DRAFT, PlanStatus.DRAFT]
+    assert len({p.depot_id for p in plans}) == 2

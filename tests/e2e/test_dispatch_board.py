@@ -38,7 +38,7 @@ READ_ROUTES_JS = """
     vehicle: cells[2].innerText.trim(),
     stops: Number(cells[3].innerText.trim()),
     units: cells[5].innerText.trim(),
-    status: cells[8].innerText.trim(),
+    status: cells[9].innerText.trim(),
   };
 })
 """
