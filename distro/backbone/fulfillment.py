@@ -920,6 +920,20 @@ def remove_from_route(session: Session, delivery: Delivery) -> None:
             _refresh_route_metrics(session, route)
 
 
+def route_name(session: Session, route: Route) -> str:
+    """Name a route as the board shows it: its rider and vehicle, e.g. "Ana Lima · VAN-03"."""
+    rider = session.get(Rider, route.rider_id) if route.rider_id is not None else None
+    vehicle = session.get(Vehicle, route.vehicle_id)
+    rider_text = rider.name if rider is not None else "no rider"
+    return f"{rider_text} · {vehicle.code}" if vehicle is not None else rider_text
+
+
+def depot_code(session: Session, depot_id: int) -> str:
+    """Return a depot's code, as the board's selector shows it."""
+    depot = session.get(Warehouse, depot_id)
+    return depot.code if depot is not None else f"#{depot_id}"
+
+
 def move_stop(
     session: Session, actor: Actor, delivery_id: int, route_id: int, position: int | None = None
 ) -> None:
@@ -942,29 +956,34 @@ def move_stop(
     if target is None:
         raise NotFoundError(f"Route {route_id} not found", route_id=route_id)
 
+    stop_text = delivery.label or f"Stop {delivery_id}"
     if target.status not in (RouteStatus.DRAFT, RouteStatus.PUBLISHED):
-        raise ConflictError(f"Route {route_id} is {target.status}; re-open the board and pick an active route.",
-                            route_id=route_id, status=target.status)
+        raise ConflictError(
+            f"The route {route_name(session, target)} is {target.status}; re-open the board "
+            "and pick an active route.",
+            route_id=route_id, status=target.status,
+        )
     if (target.day, target.depot_id) != (delivery.day, delivery.depot_id):
         raise ConflictError(
-            f"Stop {delivery_id} is for {delivery.day} at depot {delivery.depot_id}, but route "
-            f"{route_id} is for {target.day} at depot {target.depot_id}; pick a route of the same day and depot.",
+            f"{stop_text} is for {delivery.day} at depot {depot_code(session, delivery.depot_id)}, "
+            f"but the route {route_name(session, target)} is for {target.day} at depot "
+            f"{depot_code(session, target.depot_id)}; pick a route of the same day and depot.",
             delivery_id=delivery_id, route_id=route_id,
         )
     if delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.ASSIGNED):
         raise ConflictError(
-            f"Stop {delivery_id} is {delivery.status} and can no longer move to another route.",
+            f"{stop_text} is {delivery.status} and can no longer move to another route.",
             delivery_id=delivery_id, status=delivery.status,
         )
     if delivery.route_id == route_id:
         return
     source_locked = delivery.route_id is not None and session.get(Route, delivery.route_id).locked
     if target.locked or source_locked:
-        locked_id = route_id if target.locked else delivery.route_id
+        locked = target if target.locked else session.get(Route, delivery.route_id)
         raise ConflictError(
-            f"Route {locked_id} is locked; unlock it on the board before moving stops on or "
-            "off it.",
-            route_id=locked_id,
+            f"The route {route_name(session, locked)} is locked; unlock it on the board before "
+            "moving stops on or off it.",
+            route_id=locked.id,
         )
 
     vehicle = session.get(Vehicle, target.vehicle_id)
@@ -973,7 +992,7 @@ def move_stop(
     if new_kg > vehicle.capacity_kg or new_units > vehicle.capacity_units:
         raise CapacityExceededError(
             f"Stop {delivery.label or delivery_id} ({delivery.demand_kg} kg, {delivery.demand_units} units) "
-            f"does not fit on route {route_id} ({vehicle.code}): the load would be {new_kg}/{vehicle.capacity_kg} kg "
+            f"does not fit on the route {route_name(session, target)}: the load would be {new_kg}/{vehicle.capacity_kg} kg "
             f"and {new_units}/{vehicle.capacity_units} units. Pick a route with room or move another stop off it first.",
             delivery_id=delivery_id, route_id=route_id,
             load_kg=new_kg, capacity_kg=vehicle.capacity_kg,

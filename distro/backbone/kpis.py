@@ -40,6 +40,7 @@ from distro.backbone.models import (
     DeliveredQuantity,
     Delivery,
     Event,
+    FailureReason,
     Invoice,
     Order,
     OrderLine,
@@ -568,7 +569,8 @@ def first_attempt_rate(session: Session, flt: KpiFilter, by: Dimension | None = 
 def failures_by_reason(session: Session, flt: KpiFilter) -> list[Row]:
     """Count the failed attempts in the range by their reason code, most frequent first.
 
-    Rows: key (the reason code, "unspecified" when the event carries none), failed.
+    Rows: key (the reason code, "unspecified" when the event carries none), label (the
+    reason's label as riders pick it, or the code when the reason no longer exists), failed.
     """
     span = flt.span()
     dimensions = _delivery_dimensions(None)
@@ -584,7 +586,11 @@ def failures_by_reason(session: Session, flt: KpiFilter) -> list[Row]:
         .group_by(subquery.c.key)
         .order_by(func.count().desc(), subquery.c.key)
     )
-    return _rows(session, statement, None)
+    rows = _rows(session, statement, None)
+    labels = dict(session.exec(select(FailureReason.code, FailureReason.label)).all())
+    for row in rows:
+        row["label"] = labels.get(row["key"], row["key"])
+    return rows
 
 
 def service_time(session: Session, flt: KpiFilter, by: Dimension | None = None) -> list[Row]:

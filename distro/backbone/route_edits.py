@@ -102,7 +102,8 @@ def lock_route(session: Session, actor: Actor, route_id: int, locked: bool) -> R
         raise NotFoundError(f"Route {route_id} not found", route_id=route_id)
     if route.status not in (RouteStatus.DRAFT, RouteStatus.PUBLISHED):
         raise ConflictError(
-            f"Route {route_id} is {route.status}; only draft and published routes can be locked.",
+            f"The route {ff.route_name(session, route)} is {route.status}; only draft and "
+            "published routes can be locked.",
             route_id=route_id, status=route.status,
         )
     if route.locked == locked:
@@ -169,7 +170,8 @@ def insert_urgent(
     )
     if not routes:
         raise ConflictError(
-            f"No unlocked published route on {delivery.day} at depot {delivery.depot_id}; "
+            f"No unlocked published route on {delivery.day} at depot "
+            f"{ff.depot_code(session, delivery.depot_id)}; "
             "publish a plan first or plan the stop with the next run.",
             delivery_id=delivery_id,
         )

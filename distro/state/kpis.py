@@ -82,7 +82,7 @@ class TrendPoint:
 
 @dataclasses.dataclass
 class ReasonRow:
-    """Failed attempts with one reason code."""
+    """Failed attempts with one reason, by the label riders pick."""
 
     reason: str
     failed: int
@@ -431,7 +431,7 @@ def table_csv(session: Session, flt: KpiFilter, table: str, breakdown: Dimension
         rows = [dataclasses.asdict(point) for point in trend_points(session, flt)]
     elif table == "reasons":
         rows = [
-            {"reason": r["key"], "failed": r["failed"]}
+            {"reason_code": r["key"], "reason": r["label"], "failed": r["failed"]}
             for r in kpis.failures_by_reason(session, flt)
         ]
     elif table == "breakdown":
@@ -518,7 +518,7 @@ class KpiState(AuthState):
             self.figures = headline_figures(session, flt)
             self.trend = trend_points(session, flt)
             self.reasons = [
-                ReasonRow(r["key"], r["failed"]) for r in kpis.failures_by_reason(session, flt)
+                ReasonRow(r["label"], r["failed"]) for r in kpis.failures_by_reason(session, flt)
             ]
             self.breakdown_table = breakdown_rows(session, flt, by)[:TABLE_PAGE_SIZE]
             self.territories = territory_rows(session, flt)[:TABLE_PAGE_SIZE]

@@ -98,6 +98,9 @@ def test_move_stop_rechecks_capacity(engine):
         ff.move_stop(session, DISPATCHER, stop.delivery_id, second.route_id)
     assert caught.value.details["load_kg"] == second.load_kg + 20
     assert caught.value.details["capacity_kg"] == 50
+    # The message names the route as the board shows it (rider and vehicle), not by its id.
+    assert f"{second.rider_name} · {second.vehicle_code}" in caught.value.message
+    assert f"route {second.route_id}" not in caught.value.message
 
     with Session(engine) as session:
         session.get(Route, second.route_id)

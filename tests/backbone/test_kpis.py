@@ -445,6 +445,10 @@ def test_failures_by_reason(scenario):
     with Session(engine) as session:
         rows = kpis.failures_by_reason(session, the_day())
     assert {row["key"]: row["failed"] for row in rows} == {"address_not_found": 1, "refused": 1}
+    assert {row["key"]: row["label"] for row in rows} == {
+        "address_not_found": "Address not found",
+        "refused": "Refused by the recipient",
+    }
 
 
 def test_service_time_from_arrival(scenario):

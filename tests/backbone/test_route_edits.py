@@ -112,8 +112,12 @@ def test_move_stop_rejects_locked_route(sqlite_engine):
         ).first()
         route_edits.lock_route(session, DISPATCHER, route_id, True)
         session.commit()
-    with Session(sqlite_engine) as session, pytest.raises(ConflictError, match="is locked"):
+    with Session(sqlite_engine) as session, pytest.raises(ConflictError, match="is locked") as caught:
         ff.move_stop(session, DISPATCHER, stop_id, route_id)
+    with Session(sqlite_engine) as session:
+        locked_name = ff.route_name(session, session.get(Route, route_id))
+    assert f"The route {locked_name} is locked" in caught.value.message
+    assert " · " in locked_name
 
     with Session(sqlite_engine) as session:
         route_edits.lock_route(session, DISPATCHER, route_id, False)

@@ -170,8 +170,8 @@ def test_kpi_page_shows_the_day(browser, kpi_app):
 
         # Failed attempts by reason: one each.
         reasons = page.locator("table").filter(has_text="Reason")
-        expect(reasons).to_contain_text("address_not_found")
-        expect(reasons).to_contain_text("recipient_absent")
+        expect(reasons).to_contain_text("Address not found")
+        expect(reasons).to_contain_text("Recipient absent")
 
         # Charts: two trend charts, failures by reason, and the breakdown.
         expect(page.locator(".recharts-wrapper")).to_have_count(4)
