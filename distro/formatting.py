@@ -72,3 +72,9 @@ def money(cents: int | float | None) -> str:
     value = round(cents or 0)
     sign = "-" if value < 0 else ""
     return f"{sign}{abs(value) / 100:,.2f}"
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """Write a count with its noun, singular for one: "1 drop", "3 drops", "1,200 stops"."""
+    word = noun if number == 1 else (plural or f"{noun}s")
+    return f"{number:,} {word}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -733,6 +733,26 @@ def _store_plans(
         session.commit()
 
 
+def _unused_colors(session: Session, day: date, start: int = 0) -> Iterator[str]:
+    """Yield route colours, first those no kept route of the day uses (locked, published).
+
+    Starts at palette position `start`; after the palette runs out it repeats, since more
+    routes than colours cannot all differ.
+    """
+    taken = set(
+        session.exec(
+            select(Route.color).where(
+                Route.day == day,
+                col(Route.status).in_([RouteStatus.DRAFT, RouteStatus.PUBLISHED]),
+            )
+        ).all()
+    )
+    order = ROUTE_COLORS[start % len(ROUTE_COLORS):] + ROUTE_COLORS[: start % len(ROUTE_COLORS)]
+    yield from (color for color in order if color not in taken)
+    while True:
+        yield from order
+
+
 def _write_plan(
     session: Session,
     actor: Actor,
@@ -796,7 +816,8 @@ def _write_plan(
     ]
     total_distance = 0
     total_duration = 0
-    for index, planned in enumerate(routes, start=color_offset):
+    colors = _unused_colors(session, day, color_offset)
+    for planned in routes:
         stop_ids = [int(s) for s in planned.stop_ids if int(s) in still_pending]
         if not stop_ids:
             continue
@@ -809,7 +830,7 @@ def _write_plan(
             rider_id=shift.rider_id,
             shift_id=shift.id,
             status=RouteStatus.DRAFT,
-            color=ROUTE_COLORS[index % len(ROUTE_COLORS)],
+            color=next(colors),
             load_kg=sum(current[i].demand_kg for i in stop_ids),
             load_units=sum(current[i].demand_units for i in stop_ids),
             distance_m=planned.distance,
@@ -861,11 +882,12 @@ def _route_stops(session: Session, route_id: int) -> list[Delivery]:
     return list(session.exec(statement))
 
 
-def _refresh_route_metrics(session: Session, route: Route) -> None:
+def _refresh_route_metrics(session: Session, route: Route, renumber: bool = True) -> None:
     """Recompute sequence, load, distance, duration and ETAs of a route from its stops.
 
     Travel times come from the configured matrix provider; the rider waits at a stop that
-    opens later than the arrival.
+    opens later than the arrival. With `renumber` False the stops keep their numbers, gaps
+    included.
     """
     stops = _route_stops(session, route.id)
     depot = session.get(Warehouse, route.depot_id)
@@ -890,7 +912,8 @@ def _refresh_route_metrics(session: Session, route: Route) -> None:
         clock += int(duration[previous, index])
         if stop.window_start_min is not None:
             clock = max(clock, stop.window_start_min * 60)
-        stop.sequence = index
+        if renumber:
+            stop.sequence = index
         stop.eta = _eta_datetime(route.day, clock, tz)
         session.add(stop)
         clock += stop.service_min * 60
@@ -906,7 +929,9 @@ def _refresh_route_metrics(session: Session, route: Route) -> None:
 def remove_from_route(session: Session, delivery: Delivery) -> None:
     """Take a stop off its route and recompute that route's load, distance and ETAs.
 
-    Used when a stop is cancelled or rescheduled, so the route's load frees the room.
+    Used when a stop is cancelled or rescheduled, so the route's load frees the room. On a
+    published route the other stops keep their numbers: the rider has seen them, and the
+    stop that left stays on the rider's list under its own number.
     """
     route_id = delivery.route_id
     delivery.route_id = None
@@ -917,7 +942,7 @@ def remove_from_route(session: Session, delivery: Delivery) -> None:
     if route_id is not None:
         route = session.get(Route, route_id)
         if route is not None:
-            _refresh_route_metrics(session, route)
+            _refresh_route_metrics(session, route, renumber=route.status != RouteStatus.PUBLISHED)
 
 
 def route_name(session: Session, route: Route) -> str:

@@ -47,6 +47,7 @@ from distro.backbone.models import (
     Product,
 )
 from distro.db import insert_objects, insert_rows
+from distro.formatting import money
 
 logger = logging.getLogger(__name__)
 
@@ -231,9 +232,9 @@ def credit_problem(dealer: Dealer, total_cents: int) -> dict[str, Any] | None:
         "credit_limit_cents": dealer.credit_limit_cents,
         "available_cents": available_credit,
         "message": (
-            f"Order total {total_cents / 100:.2f} exceeds the available credit "
-            f"{available_credit / 100:.2f} of dealer {dealer.code} "
-            f"(limit {dealer.credit_limit_cents / 100:.2f}, exposure {exposure / 100:.2f})"
+            f"The order total {money(total_cents)} is more than the {money(available_credit)} "
+            f"of credit left to {dealer.code} (credit limit {money(dealer.credit_limit_cents)}, "
+            f"minus {money(exposure)} in unpaid invoices and open orders)"
         ),
     }
 
@@ -349,7 +350,8 @@ def place_order_outcome(
         start, end = window
         if not (0 <= start < end <= 24 * 60):
             raise ValidationError(
-                f"Delivery window {start}-{end} is invalid; give start before end, in minutes 0-1440.",
+                f"Delivery window {start}-{end} is invalid; give start before end, "
+                "in minutes 0-1440.",
                 window=list(window),
             )
 

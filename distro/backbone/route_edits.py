@@ -378,7 +378,8 @@ def compare_plans(session: Session, day: date, depot_id: int) -> PlanComparison:
             if p.status == PlanStatus.SUPERSEDED and (draft_plan is None or p.id < draft_plan.id)
         ]
         if before:
-            current = _stored_figures(session, before[-1], len(stops))
+            kept = _kept_routes(routes, draft_plan)
+            current = _stored_figures(session, before[-1], len(stops), kept)
 
     draft = None
     if draft_plan is not None:
@@ -386,6 +387,20 @@ def compare_plans(session: Session, day: date, depot_id: int) -> PlanComparison:
         label = f"With draft {draft_plan.id}" if published else f"Draft {draft_plan.id}"
         draft = _figures(session, label, draft_plan.id, published + draft_routes, stops, day, tz)
     return PlanComparison(day, depot_id, current, draft)
+
+
+def _kept_routes(routes: list[Route], draft_plan: Plan | None) -> list[Route]:
+    """Return the draft's routes that an earlier draft locked and handed on unchanged.
+
+    Route ids only grow, so a route the newer draft planned itself has a larger id than any
+    route it took over; a route locked after planning is therefore not counted as kept.
+    """
+    if draft_plan is None:
+        return []
+    draft_routes = [r for r in routes if r.plan_id == draft_plan.id]
+    own = [r.id for r in draft_routes if not r.locked]
+    first_own = min(own) if own else None
+    return [r for r in draft_routes if r.locked and (first_own is None or r.id < first_own)]
 
 
 def _figures(
@@ -426,17 +441,21 @@ def _routes_cost(session: Session, routes: list[Route]) -> int:
     )
 
 
-def _stored_figures(session: Session, plan: Plan, n_stops: int) -> PlanFigures:
-    """Figures of a superseded draft from the totals stored when it was planned."""
-    routes = session.exec(select(Route).where(Route.plan_id == plan.id)).all()
-    used = [r for r in routes if r.distance_m > 0]
-    # NOTE: a route locked in this draft moved on to the newer plan, so its vehicle and
-    # cost are not counted here although the stored total distance includes it.
+def _stored_figures(
+    session: Session, plan: Plan, n_stops: int, kept: list[Route]
+) -> PlanFigures:
+    """Figures of a superseded draft, as it stood when the newer draft replaced it.
+
+    Its own routes keep the totals of their last edit. `kept` are its locked routes, which
+    moved on to the newer draft unchanged, so they count here too.
+    """
+    routes = list(session.exec(select(Route).where(Route.plan_id == plan.id)).all())
+    used = [r for r in routes + kept if r.distance_m > 0]
     return PlanFigures(
         label=f"Previous draft {plan.id}",
         plan_id=plan.id,
-        distance_m=plan.total_distance_m,
-        duration_s=plan.total_duration_s,
+        distance_m=sum(r.distance_m for r in used),
+        duration_s=sum(r.duration_s for r in used),
         vehicles=len(used),
         late_stops=None,
         unassigned=min(n_stops, len(plan.unassigned or [])),

@@ -76,3 +76,14 @@ def objective_weights(vehicles: Iterable[Vehicle]) -> dict[int, CostWeights]:
             fixed_cost=rates.per_day_cents * MILLICENTS_PER_CENT,
         )
     return weights
+
+
+def default_rates_text() -> str:
+    """Say which rates a vehicle with no cost set is charged, for the board and admin pages."""
+    settings = get_settings()
+    per_km = round(settings.cost_per_km * 100)
+    per_day = round(settings.cost_per_vehicle_day * 100)
+    return (
+        f"A vehicle whose cost is 0.00 is charged the network default: {per_km / 100:,.2f} "
+        f"per km and {per_day / 100:,.2f} per day."
+    )

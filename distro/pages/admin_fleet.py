@@ -112,6 +112,7 @@ def vehicles_panel() -> rx.Component:
             size="1",
             id="vehicles-table",
         ),
+        rx.text(FleetAdminState.default_rates, size="1", color_scheme="gray", id="default-rates"),
     )
 
 

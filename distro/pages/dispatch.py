@@ -55,7 +55,14 @@ def publish_button() -> rx.Component:
         rx.alert_dialog.content(
             rx.alert_dialog.title("Publish the plan?"),
             rx.alert_dialog.description(
-                "Each rider will see their route in order and its stops become assigned. "
+                "This publishes ",
+                DispatchState.draft_route_count,
+                " draft routes",
+                rx.cond(
+                    DispatchState.draft_plan_ids.length() > 1,
+                    rx.text.span(" of ", DispatchState.draft_plan_ids.length(), " depots"),
+                ),
+                ". Each rider will see their route in order and its stops become assigned. "
                 "Stops that have not started can still be moved afterwards.",
                 size="2",
             ),
@@ -308,7 +315,9 @@ def comparison_panel() -> rx.Component:
                 id="comparison-table",
             ),
             actions=rx.text(
-                "Late: ETA after the window closes. Cost: km at each vehicle's rate plus its day",
+                "Late: ETA after the window closes. Cost: each route's km at its vehicle's rate "
+                "per km, plus the vehicle's rate per day. ",
+                DispatchState.default_rates,
                 size="1",
                 color_scheme="gray",
             ),
@@ -322,26 +331,32 @@ def routes_panel() -> rx.Component:
         "Routes",
         rx.cond(
             DispatchState.routes.length() > 0,
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        header_cell(""),
-                        header_cell("Rider"),
-                        rx.cond(DispatchState.all_depots, header_cell("Depot")),
-                        header_cell("Vehicle"),
-                        header_cell("Stops", numeric=True),
-                        header_cell("Load kg", numeric=True),
-                        header_cell("Load units", numeric=True),
-                        header_cell("km", numeric=True),
-                        header_cell("h:mm", numeric=True),
-                        header_cell("Cost", numeric=True),
-                        header_cell("Status"),
+            # Wide tables (the all-depots board adds a column) scroll sideways in their panel
+            # instead of pushing the last columns off the page.
+            rx.box(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            header_cell(""),
+                            header_cell("Rider"),
+                            rx.cond(DispatchState.all_depots, header_cell("Depot")),
+                            header_cell("Vehicle"),
+                            header_cell("Stops", numeric=True),
+                            header_cell("Load kg", numeric=True),
+                            header_cell("Load units", numeric=True),
+                            header_cell("km", numeric=True),
+                            header_cell("h:mm", numeric=True),
+                            header_cell("Cost", numeric=True),
+                            header_cell("Status"),
+                        ),
                     ),
+                    rx.table.body(rx.foreach(DispatchState.routes, route_row)),
+                    size="1",
+                    width="100%",
+                    id="routes-table",
                 ),
-                rx.table.body(rx.foreach(DispatchState.routes, route_row)),
-                size="1",
+                overflow_x="auto",
                 width="100%",
-                id="routes-table",
             ),
             rx.text(
                 rx.cond(

@@ -13,6 +13,7 @@ import reflex as rx
 from distro.backbone import admin
 from distro.backbone.errors import NotFoundError
 from distro.backbone.models import Role
+from distro.backbone.running_costs import default_rates_text
 from distro.db import session_scope
 from distro.state.admin import AdminState
 from distro.state.forms import form_cents, form_int, form_optional_id, form_text, format_cents
@@ -85,6 +86,7 @@ class FleetAdminState(AdminState):
     vehicle_options: list[VehicleOption] = []
     vehicle_form: VehicleForm = VehicleForm()
     rider_form: RiderForm = RiderForm()
+    default_rates: str = ""
 
     @rx.event
     def load_page(self) -> rx.event.EventSpec | None:
@@ -213,6 +215,7 @@ class FleetAdminState(AdminState):
             vehicles = admin.list_vehicles(session, actor)
             riders = admin.list_riders(session, actor)
         codes = {v.id: v.code for v in vehicles}
+        self.default_rates = default_rates_text()
         self.vehicles = [
             VehicleRow(
                 v.id,

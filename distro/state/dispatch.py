@@ -20,6 +20,7 @@ from distro.backbone import fulfillment as ff
 from distro.backbone.actors import Actor
 from distro.backbone.errors import DistroError
 from distro.backbone.models import Role
+from distro.backbone.running_costs import default_rates_text
 from distro.db import session_scope
 from distro.formatting import (
     hours_minutes,
@@ -388,6 +389,10 @@ class DispatchState(AuthState):
     total_cost: str = "0.00"
     draft_plan_ids: list[int] = []
     """Draft plans of the open board, one per depot on a board of all depots."""
+    default_rates: str = ""
+    """The sentence naming the rates charged for vehicles with no cost set."""
+    draft_route_count: int = 0
+    """Draft routes on the open board: what Publish would publish."""
 
     routes: list[RouteRow] = []
     selected_route_id: int = 0
@@ -675,10 +680,16 @@ class DispatchState(AuthState):
             self.selected_route_id = 0
             await self._reload()
             self.map_version += 1
-            plans = ", ".join(str(plan_id) for plan_id in plan_ids)
+            if len(plan_ids) == 1:
+                drafted = f"Plan {plan_ids[0]} is ready as a draft"
+            else:
+                numbers = ", ".join(str(plan_id) for plan_id in plan_ids[:-1])
+                drafted = (
+                    f"Plans {numbers} and {plan_ids[-1]} are ready as drafts, one per depot"
+                )
             self._set_notice(
-                f"Plan {plans} is ready as a draft: {len(self.routes)} routes, "
-                f"{self.routed_count} of {self.stop_count} stops routed. Review it, then publish.",
+                f"{drafted}: {len(self.routes)} routes, "
+                f"{self.routed_count} of {self.stop_count} stops routed. Review, then publish.",
                 "success",
             )
 
@@ -720,8 +731,10 @@ class DispatchState(AuthState):
         self.total_duration = view.total_duration
         self.max_load_percent = view.max_load_percent
         self.total_cost = view.total_cost
+        self.default_rates = default_rates_text()
         self.draft_plan_ids = view.draft_plan_ids
         self.routes = view.routes
+        self.draft_route_count = sum(1 for route in view.routes if route.status == "draft")
         route_ids = {route.route_id for route in view.routes}
         if self.selected_route_id not in route_ids:
             self.selected_route_id = 0

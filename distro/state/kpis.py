@@ -23,8 +23,8 @@ from distro.backbone.errors import ValidationError
 from distro.backbone.events import latest_event_id
 from distro.backbone.kpis import Dimension, KpiFilter
 from distro.backbone.models import Channel, Role
-from distro.formatting import hours_minutes, km
 from distro.db import session_scope
+from distro.formatting import counted, hours_minutes, km
 from distro.settings import get_settings
 from distro.state.auth import AuthState
 
@@ -272,7 +272,7 @@ def headline_figures(session: Session, flt: KpiFilter) -> list[Figure]:
             "service",
             "Time at the stop",
             hours_minutes(service["avg_service_s"]),
-            f"average over {service['stops']:,} stops (h:mm)",
+            f"average over {counted(service['stops'], 'stop')} (h:mm)",
         ),
         Figure(
             "utilisation",
@@ -284,7 +284,7 @@ def headline_figures(session: Session, flt: KpiFilter) -> list[Figure]:
             "cost_per_drop",
             "Cost per drop",
             money(routes["cost_per_drop_cents"]),
-            f"{routes['routes']:,} routes, {routes['delivered']:,} drops",
+            f"{counted(routes['routes'], 'route')}, {counted(routes['delivered'], 'drop')}",
         ),
         Figure(
             "exposure",

@@ -355,6 +355,9 @@ def test_shift_keeps_failed_stops_with_outcome(flow):
     assert stops[refused].failure_reason == "refused"
     assert stops[delivered].status == "assigned"
     assert stops[delivered].outcome is None
+    # The stops that left the route keep their numbers, and the rest keep theirs: every
+    # card on the rider's list has its own number.
+    assert [stop.sequence for stop in shift.stops] == [1, 2, 3]
 
 
 def test_shift_failed_held_stop_waits_for_dispatch(flow):

@@ -55,6 +55,7 @@ from distro.backbone.models import (
     Shift,
     User,
     Vehicle,
+    Warehouse,
 )
 from distro.backbone.orders import LineRequest, cancel_order, submit_order
 from distro.backbone.sqltime import local_day_number, local_range
@@ -617,3 +618,20 @@ def test_local_day_number_across_daylight_saving(engine):
 def test_local_range_rejects_reversed_dates():
     with pytest.raises(ValueError, match="swap the dates"):
         local_range(DAY, DAY_BEFORE, "UTC")
+
+
+def test_depot_filter_lists_locations_with_stops(scenario):
+    """The depot filter offers locations that dispatched stops, not every dealer's store."""
+    _, engine = scenario
+    with Session(engine) as session:
+        session.add(
+            Warehouse(code="D-STORE", name="A dealer store", kind="dealer", latitude=-22.9,
+                      longitude=-47.0, is_depot=True)
+        )
+        session.commit()
+        served = set(session.exec(select(Delivery.depot_id)).all())
+        options = kpis.filter_options(session)
+
+    labels = [label for _, label in options["depot"]]
+    assert "A dealer store" not in labels
+    assert {int(value) for value, _ in options["depot"]} == served

@@ -120,6 +120,9 @@ def test_place_order_credit_limit(engine):
                     lines=[LineRequest("SKU-1", 6)])
     assert caught.value.details["available_cents"] == 5_000
     assert caught.value.details["order_total_cents"] == 6_000
+    assert caught.value.message.startswith(
+        "The order total 60.00 is more than the 50.00 of credit left to "
+    )
 
     with Session(engine, expire_on_commit=False) as session:
         held = place_order(session, DEALER_ACTOR, dealer_id=network.dealer_ids[0], delivery_day=DAY,

@@ -94,6 +94,9 @@ def test_replan_keeps_locked_route(engine):
     assert after == before
     assert all(r.shift_id != locked_route.shift_id for r in others)
     assert sum(r.stop_count for r in snapshot.routes) + len(snapshot.unassigned) == 8
+    # The routes planned again take colours the kept route does not use.
+    assert others
+    assert all(r.color != locked_route.color for r in others)
     assert event.entity_id == locked.id
 
 
@@ -112,7 +115,10 @@ def test_move_stop_rejects_locked_route(sqlite_engine):
         ).first()
         route_edits.lock_route(session, DISPATCHER, route_id, True)
         session.commit()
-    with Session(sqlite_engine) as session, pytest.raises(ConflictError, match="is locked") as caught:
+    with (
+        Session(sqlite_engine) as session,
+        pytest.raises(ConflictError, match="is locked") as caught,
+    ):
         ff.move_stop(session, DISPATCHER, stop_id, route_id)
     with Session(sqlite_engine) as session:
         locked_name = ff.route_name(session, session.get(Route, route_id))
@@ -232,6 +238,37 @@ def test_compare_plans_previous_draft(sqlite_engine):
     assert comparison.current.distance_m == first_plan.total_distance_m
     assert first_plan.status == PlanStatus.SUPERSEDED
     assert comparison.draft.plan_id == second
+
+
+def test_previous_draft_counts_edits_and_locked_route(sqlite_engine):
+    """The previous draft reads as it stood: after its edits, with the route it locked."""
+    # 6 stops of 10 kg on vans of 40 kg: two routes, with room to move one stop.
+    network = build_network(sqlite_engine, dealers=6, vehicles=((40, 30), (40, 30)))
+    place_orders(sqlite_engine, network, [5, 5, 5, 5, 5, 5])
+    first = ff.plan_routes(DAY, network.depot_id, DISPATCHER, time_limit=1, engine=sqlite_engine)
+    with Session(sqlite_engine) as session:
+        routes = session.exec(select(Route).where(Route.plan_id == first).order_by(Route.id)).all()
+        assert len(routes) == 2
+        kept, other = sorted(routes, key=lambda r: r.load_kg)
+        # Move one stop onto the lighter route, which will be locked.
+        moved = session.exec(select(Delivery).where(Delivery.route_id == other.id)).first()
+        assert kept.load_kg + moved.demand_kg <= 40
+        ff.move_stop(session, DISPATCHER, moved.id, kept.id)
+        route_edits.lock_route(session, DISPATCHER, kept.id, True)
+        session.commit()
+        edited = session.exec(select(Route).where(Route.plan_id == first)).all()
+        as_edited = sum(r.distance_m for r in edited)
+        cost_routes = [r for r in edited if r.distance_m > 0]
+
+    ff.plan_routes(DAY, network.depot_id, DISPATCHER, time_limit=1, engine=sqlite_engine)
+
+    with Session(sqlite_engine) as session:
+        comparison = route_edits.compare_plans(session, DAY, network.depot_id)
+    previous = comparison.current
+    assert previous.plan_id == first
+    assert previous.distance_m == as_edited
+    assert previous.vehicles == len(cost_routes)
+    assert previous.cost_cents > 0
 
 
 def test_max_stops_setting_limits_routes(sqlite_engine, monkeypatch):

@@ -109,7 +109,9 @@ def test_all_depots_plan_and_publish(page, two_depot_app) -> None:
     page.locator("#plan-button").click()
     expect(page.locator("#plan-status")).to_contain_text("draft", timeout=PLAN_TIMEOUT_MS)
     expect(page.locator("#stat-routed")).to_have_text(f"{total} / {total}")
-    expect(page.locator("#notice-text")).to_contain_text(re.compile(r"Plan \d+, \d+ is ready"))
+    expect(page.locator("#notice-text")).to_contain_text(
+        re.compile(r"Plans \d+ and \d+ are ready as drafts, one per depot")
+    )
     routes = page.evaluate(READ_ROUTES_JS)
     assert sorted(route["depot"] for route in routes) == ["WH-C", "WH-S"]
     assert all(route["stops"] == STOPS_PER_DEPOT for route in routes)
