@@ -4,7 +4,18 @@ import reflex as rx
 from reflex.config import get_config
 
 from distro.api import create_api
-from distro.pages import admin, cash, dealer, dispatch, index, kpis, login, order_desk, rider
+from distro.pages import (
+    admin,
+    cash,
+    dealer,
+    dispatch,
+    index,
+    kpis,
+    login,
+    order_desk,
+    rider,
+    shop,
+)
 from distro.settings import check_production_settings, get_settings
 from distro.state.auth import handle_backend_exception
 
@@ -21,3 +32,4 @@ rider.register(app)
 cash.register(app)
 dealer.register(app)
 order_desk.register(app)
+shop.register(app)

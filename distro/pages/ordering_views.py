@@ -604,57 +604,70 @@ def line_row(line: LineRow) -> rx.Component:
     )
 
 
-def order_detail() -> rx.Component:
-    """Render the selected order: status, timeline and lines; it updates live."""
+def order_detail_panel(state, code_label: str, *actions: rx.Component) -> rx.Component:
+    """Render the selected order of `state`: status, the rider's code, timeline and lines.
+
+    The dealer page and the customer shop share it; `state` is their state class, which
+    has the same `selected_*`, `steps` fields. `actions` go under the lines.
+    """
     return rx.cond(
-        State.selected_order_id > 0,
+        state.selected_order_id > 0,
         panel(
             rx.hstack(
-                rx.text(State.selected_number, size="2", weight="bold", id="tracked-number"),
-                status_badge(State.selected_status, State.selected_status_text),
+                rx.text(state.selected_number, size="2", weight="bold", id="tracked-number"),
+                status_badge(state.selected_status, state.selected_status_text),
                 spacing="2",
                 align="center",
             ),
             rx.vstack(
                 rx.text(
                     "Deliver on ",
-                    State.selected_delivery_day,
+                    state.selected_delivery_day,
                     " · total ",
-                    State.selected_total,
+                    state.selected_total,
                     size="1",
                     color_scheme="gray",
                 ),
                 rx.cond(
-                    State.selected_code != "",
+                    state.selected_code != "",
                     rx.callout(
                         rx.text(
-                            "Confirmation code for the rider: ",
-                            rx.text.strong(State.selected_code, id="confirmation-code"),
+                            code_label,
+                            rx.text.strong(state.selected_code, id="confirmation-code"),
                         ),
                         icon="key-round",
                         size="1",
                     ),
                 ),
-                rx.vstack(rx.foreach(State.steps, step_row), spacing="2", id="timeline"),
+                rx.vstack(rx.foreach(state.steps, step_row), spacing="2", id="timeline"),
                 rx.divider(),
-                rx.foreach(State.selected_lines, line_row),
-                rx.button(
-                    rx.icon("repeat", size=14),
-                    "Reorder",
-                    size="2",
-                    variant="soft",
-                    on_click=State.reorder(State.selected_order_id),
-                ),
+                rx.foreach(state.selected_lines, line_row),
+                *actions,
                 spacing="2",
                 padding="10px 12px",
                 width="100%",
             ),
             id="order-detail",
-            custom_attrs={"data-status": State.selected_status},
+            custom_attrs={"data-status": state.selected_status},
         ),
         panel(
             "Order",
             rx.text("Choose an order to follow it.", size="2", color_scheme="gray", padding="12px"),
+        ),
+    )
+
+
+def order_detail() -> rx.Component:
+    """Render the dealer's selected order; it updates live and can be ordered again."""
+    return order_detail_panel(
+        State,
+        "Confirmation code for the rider: ",
+        rx.button(
+            rx.icon("repeat", size=14),
+            "Reorder",
+            size="2",
+            variant="soft",
+            on_click=State.reorder(State.selected_order_id),
         ),
     )
 

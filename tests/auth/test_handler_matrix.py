@@ -130,6 +130,9 @@ HANDLER_CASES: dict[str, list[HandlerCell]] = {
     "OrderingState.approve_hold": _cells(TENANT_CALLERS, _dealer_order),
     "OrderingState.reject_hold": _cells(TENANT_CALLERS, _dealer_order),
     "OrderingState.pick_dealer": _cells(TENANT_CALLERS, lambda t: (str(t.dealer_id),)),
+    "ShopState.select_order": _cells(
+        (*TENANT_CALLERS, "dispatcher"), _dealer_order, _customer_order
+    ),
     "CashState.set_rider_id": [
         HandlerCell(
             caller,
@@ -404,6 +407,15 @@ def test_select_order_shows_own_order(handler_world: HandlerWorld):
     call_handler(state, "select_order", (handler_world.own.dealer_order_id,))
 
     assert state.selected_number == handler_world.own.markers[0]
+
+
+def test_shop_select_order_shows_own_order(handler_world: HandlerWorld):
+    state = new_state(handler_classes()["ShopState"], handler_world.api.tokens["customer0"])
+
+    call_handler(state, "select_order", (handler_world.own.customer_order_id,))
+
+    assert state.selected_number == handler_world.own.markers[1]
+    assert [step.key for step in state.steps][:2] == ["placed", "confirmed"]
 
 
 def test_reorder_fills_cart_from_own_order(handler_world: HandlerWorld):
