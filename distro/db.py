@@ -80,10 +80,9 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 def insert_objects(session: Session, objects: Sequence[SQLModel]) -> None:
     """Insert new objects of one model in one statement and attach them to the session.
 
-    A lighter path than `session.add` plus a flush, for the hottest writes: the rows go out
-    as one INSERT (many rows ride on one statement), primary keys left as None are filled
-    from RETURNING, and each object then joins the session as a clean persistent instance,
-    as if it had been loaded. Relationships and defaults that are not already set on the
+    A lighter path than `session.add` plus a flush, for the hottest writes. The rows go out
+    as one INSERT, and primary keys left as None are filled from RETURNING. Each object
+    then joins the session as a clean persistent instance, as if it had been loaded. Relationships and defaults that are not already set on the
     object are not applied, so set every column the row needs before calling. Pending
     changes in the session are flushed first.
     """

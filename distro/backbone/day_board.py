@@ -79,7 +79,7 @@ def compare_day(session: Session, day: date) -> route_edits.PlanComparison:
     """Compare the drafts of every depot of a day with the routes riders have now, summed.
 
     Only depots with a draft take part, so the lines show what Publish would change. The
-    labels say whether the "current" side is published routes or previous drafts.
+    labels show whether the "current" side is published routes or previous drafts.
     """
     comparisons = [
         route_edits.compare_plans(session, day, depot_id)

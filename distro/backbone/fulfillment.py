@@ -498,7 +498,7 @@ def build_problem(inputs: list[_PlanningInput]) -> Problem:
     """Translate the stops and shifts of one or more depots into the planner's problem.
 
     Locations 0..k-1 are the k depots in the order of `inputs`, then the stops. Each stop is
-    bound to its own depot, whose warehouse holds its goods, and each vehicle starts and ends
+    bound to its own depot, whose warehouse stores its goods, and each vehicle starts and ends
     at the depot of its shift. Demand and capacity have two dimensions, kilograms then
     units. Times are seconds after midnight of the delivery day. Costs are the vehicles'
     running costs (see `running_costs.objective_weights`).
@@ -739,7 +739,7 @@ def _unused_colors(session: Session, day: date, start: int = 0) -> Iterator[str]
     Starts at palette position `start`; after the palette runs out it repeats, since more
     routes than colours cannot all differ.
     """
-    taken = set(
+    used_colors = set(
         session.exec(
             select(Route.color).where(
                 Route.day == day,
@@ -748,7 +748,7 @@ def _unused_colors(session: Session, day: date, start: int = 0) -> Iterator[str]
         ).all()
     )
     order = ROUTE_COLORS[start % len(ROUTE_COLORS):] + ROUTE_COLORS[: start % len(ROUTE_COLORS)]
-    yield from (color for color in order if color not in taken)
+    yield from (color for color in order if color not in used_colors)
     while True:
         yield from order
 

@@ -984,9 +984,9 @@ def dimension_labels(session: Session, by: Dimension | None, keys: Sequence[Any]
 
 def filter_options(session: Session) -> dict[str, list[tuple[str, str]]]:
     """Return (value, label) choices for the depot, territory, dealer and rider filters."""
-    # Every dealer's stock location can be a depot for its customers' deliveries, so only
-    # locations that have served or will serve a stop are offered; otherwise the list
-    # would hold hundreds of dealer stores that never dispatched anything.
+    # Every dealer's stock location can be a depot for its customers' deliveries. Only
+    # locations with stops are offered, because the list would otherwise show hundreds of
+    # dealer stores that never dispatched anything.
     served = select(Delivery.depot_id).distinct()
     depots = session.exec(
         select(Warehouse.id, Warehouse.name)

@@ -287,7 +287,7 @@ def place_order(session: Session, actor: Actor, **request: Any) -> Order:
     Locks the dealer row and raises the dealer's open-order exposure. Writes the order, its
     lines and the `order_placed` event, and creates the delivery stop of a confirmed order.
     Then locks the stock rows in product-id order and reserves the stock. The caller commits.
-    When this raises, the session holds some of these writes: roll back, or call it inside
+    When this raises, the session contains some of these writes: roll back, or call it inside
     a savepoint (`session.begin_nested()`).
 
     Args:
@@ -322,7 +322,7 @@ def place_order_outcome(
     entered_by: str = "",
     allow_credit_hold: bool = False,
 ) -> tuple[Order, bool]:
-    """Place an order as `place_order` does, and say whether this call placed it.
+    """Place an order as `place_order` does, and report whether this call placed it.
 
     Args:
         session: Open session; nothing is committed here.
@@ -588,7 +588,7 @@ def submit_order(engine: Engine, actor: Actor, **request: Any) -> Order:
 
 
 def submit_order_outcome(engine: Engine, actor: Actor, **request: Any) -> tuple[Order, bool]:
-    """Do what `submit_order` does, and also say whether this call placed the order.
+    """Submit an order as `submit_order` does, and report whether this call placed it.
 
     Returns:
         The committed order, and False when the idempotency key repeated an earlier order.

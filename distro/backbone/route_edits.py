@@ -378,8 +378,8 @@ def compare_plans(session: Session, day: date, depot_id: int) -> PlanComparison:
             if p.status == PlanStatus.SUPERSEDED and (draft_plan is None or p.id < draft_plan.id)
         ]
         if before:
-            kept = _kept_routes(routes, draft_plan)
-            current = _stored_figures(session, before[-1], len(stops), kept)
+            handed_on = _handed_on_routes(routes, draft_plan)
+            current = _stored_figures(session, before[-1], len(stops), handed_on)
 
     draft = None
     if draft_plan is not None:
@@ -389,11 +389,11 @@ def compare_plans(session: Session, day: date, depot_id: int) -> PlanComparison:
     return PlanComparison(day, depot_id, current, draft)
 
 
-def _kept_routes(routes: list[Route], draft_plan: Plan | None) -> list[Route]:
+def _handed_on_routes(routes: list[Route], draft_plan: Plan | None) -> list[Route]:
     """Return the draft's routes that an earlier draft locked and handed on unchanged.
 
     Route ids only grow, so a route the newer draft planned itself has a larger id than any
-    route it took over; a route locked after planning is therefore not counted as kept.
+    route it took over. A route locked after planning is therefore not counted.
     """
     if draft_plan is None:
         return []
@@ -442,15 +442,15 @@ def _routes_cost(session: Session, routes: list[Route]) -> int:
 
 
 def _stored_figures(
-    session: Session, plan: Plan, n_stops: int, kept: list[Route]
+    session: Session, plan: Plan, n_stops: int, handed_on: list[Route]
 ) -> PlanFigures:
     """Figures of a superseded draft, as it stood when the newer draft replaced it.
 
-    Its own routes keep the totals of their last edit. `kept` are its locked routes, which
+    Its own routes keep the totals of their last edit. `handed_on` are its locked routes, which
     moved on to the newer draft unchanged, so they count here too.
     """
     routes = list(session.exec(select(Route).where(Route.plan_id == plan.id)).all())
-    used = [r for r in routes + kept if r.distance_m > 0]
+    used = [r for r in routes + handed_on if r.distance_m > 0]
     return PlanFigures(
         label=f"Previous draft {plan.id}",
         plan_id=plan.id,

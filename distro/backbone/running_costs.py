@@ -24,7 +24,7 @@ MILLICENTS_PER_CENT = 1000
 
 @dataclass(frozen=True, slots=True)
 class VehicleRates:
-    """What a vehicle costs to run, in cents, after the fallback to the settings."""
+    """Running costs of a vehicle in cents, after the fallback to the settings."""
 
     per_km_cents: int
     per_day_cents: int
@@ -79,7 +79,7 @@ def objective_weights(vehicles: Iterable[Vehicle]) -> dict[int, CostWeights]:
 
 
 def default_rates_text() -> str:
-    """Say which rates a vehicle with no cost set is charged, for the board and admin pages."""
+    """Return the sentence naming the rates charged to a vehicle with no cost set."""
     settings = get_settings()
     per_km = round(settings.cost_per_km * 100)
     per_day = round(settings.cost_per_vehicle_day * 100)

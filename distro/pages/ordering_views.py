@@ -325,24 +325,8 @@ def cart_panel() -> rx.Component:
                 color=rx.cond(State.over_credit, "var(--red-11)", "inherit"),
                 id="credit-after",
             ),
-            rx.foreach(
-                State.cart_problems,
-                lambda message: rx.text(
-                    message, size="1", color_scheme="red", class_name="cart-problem"
-                ),
-            ),
-            rx.hstack(
-                rx.text("Deliver on", size="2", color_scheme="gray"),
-                rx.input(
-                    type="date",
-                    value=State.delivery_day,
-                    on_change=State.set_delivery_day,
-                    size="2",
-                    id="delivery-day",
-                ),
-                spacing="2",
-                align="center",
-            ),
+            cart_problem_list(State),
+            delivery_day_input(State),
             rx.hstack(
                 rx.button(
                     rx.icon("check", size=16),
@@ -601,6 +585,32 @@ def line_row(line: LineRow) -> rx.Component:
         rx.text(line.line_total, size="1", style=NUMBERS, min_width="72px", text_align="right"),
         width="100%",
         spacing="2",
+    )
+
+
+def cart_problem_list(state) -> rx.Component:
+    """Render the cart's problems of `state` (dealer or shop), one red line each."""
+    return rx.foreach(
+        state.cart_problems,
+        lambda message: rx.text(message, size="1", color_scheme="red", class_name="cart-problem"),
+    )
+
+
+def delivery_day_input(state, earliest=None) -> rx.Component:
+    """Render the "Deliver on" date picker of `state`, not before `earliest` when given."""
+    extra = {} if earliest is None else {"min": earliest}
+    return rx.hstack(
+        rx.text("Deliver on", size="2", color_scheme="gray"),
+        rx.input(
+            type="date",
+            value=state.delivery_day,
+            on_change=state.set_delivery_day,
+            size="2",
+            id="delivery-day",
+            **extra,
+        ),
+        spacing="2",
+        align="center",
     )
 
 

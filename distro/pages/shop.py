@@ -11,7 +11,13 @@ import reflex as rx
 from distro.components.badges import status_badge
 from distro.components.layout import panel
 from distro.components.ticker import ticker
-from distro.pages.ordering_views import NUMBERS, TIMES, order_detail_panel
+from distro.pages.ordering_views import (
+    NUMBERS,
+    TIMES,
+    cart_problem_list,
+    delivery_day_input,
+    order_detail_panel,
+)
 from distro.state.ordering_rows import OrderRow
 from distro.state.shop import ShopState
 from distro.state.shop_rows import ProductRow, ShopCartRow
@@ -229,25 +235,8 @@ def cart_panel() -> rx.Component:
                 rx.text(State.cart_total, size="3", weight="bold", style=NUMBERS, id="cart-total"),
                 width="100%",
             ),
-            rx.foreach(
-                State.cart_problems,
-                lambda message: rx.text(
-                    message, size="1", color_scheme="red", class_name="cart-problem"
-                ),
-            ),
-            rx.hstack(
-                rx.text("Deliver on", size="2", color_scheme="gray"),
-                rx.input(
-                    type="date",
-                    value=State.delivery_day,
-                    min=State.earliest_day,
-                    on_change=State.set_delivery_day,
-                    size="2",
-                    id="delivery-day",
-                ),
-                spacing="2",
-                align="center",
-            ),
+            cart_problem_list(State),
+            delivery_day_input(State, State.earliest_day),
             rx.button(
                 rx.icon("check", size=16),
                 "Place order",

@@ -25,7 +25,7 @@ def split_by_depot(problem: Problem) -> list[Problem] | None:
     """Cut a problem into one part per depot, or return None when it needs no cut.
 
     The cut happens when at least one stop is bound to a depot and the vehicles start at
-    two or more depots. A part holds one depot's vehicles and the stops bound to it. A
+    two or more depots. A part contains one depot's vehicles and the stops bound to it. A
     stop without a binding joins the depot with the shortest round trip to it, as in the
     zone split of large problems. Depots without stops get no part. The parts share the
     original matrices, so location indices stay valid.

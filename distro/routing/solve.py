@@ -127,9 +127,9 @@ def precheck(problem: Problem) -> tuple[list[tuple[int, str]], list[int]]:
     """Find stops that no vehicle can serve on its own.
 
     Only vehicles of a stop's depot count for a stop bound to one. A stop is impossible
-    when no vehicle starts at its depot, when its demand exceeds every vehicle's
-    capacity, when every vehicle has ``max_stops`` 0, or when no vehicle can reach it
-    within its time window and return before its shift ends.
+    when no vehicle starts at its depot, or when its demand exceeds every vehicle's
+    capacity. It is also impossible when every vehicle has ``max_stops`` 0, or when no
+    vehicle can reach it within its time window and return before its shift ends.
 
     Returns:
         ``(impossible, candidates)``: ``(stop index, reason)`` pairs and the indices of

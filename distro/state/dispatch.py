@@ -447,7 +447,7 @@ class DispatchState(AuthState):
 
     @rx.var
     def all_depots(self) -> bool:
-        """Whether the open board shows every depot of its day."""
+        """Tell whether the open board shows every depot of its day."""
         return self.board.endswith(f"|{ALL_DEPOTS}")
 
     @rx.event

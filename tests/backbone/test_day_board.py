@@ -226,7 +226,7 @@ def test_plan_depots_keeps_locked_route(two_depots):
 
 
 def test_plan_depots_names_depot_without_riders(two_depots):
-    """A depot with stops but nobody on shift rejects the run with its code and the fix."""
+    """A depot with stops but no rider on shift rejects the run with its code and the fix."""
     engine, first_id, second_id = two_depots
     with Session(engine) as session:
         for shift in session.exec(select(Shift).where(Shift.depot_id == second_id)):

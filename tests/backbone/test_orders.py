@@ -168,7 +168,7 @@ def test_cancel_order_releases_everything(engine):
         cancel_order(session, DEALER_ACTOR, order.id, "twice")
 
 
-def test_objects_loaded_before_an_order_are_refreshed_by_later_locks(engine):
+def test_locks_refresh_held_rows(engine):
     """Orders write stock and exposure with plain UPDATEs; rows the session held stay right.
 
     The session reads the stock row and the dealer first, places two orders and cancels one,

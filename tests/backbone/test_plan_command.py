@@ -78,7 +78,8 @@ def test_plan_command_all_depots_plans_each_depot(sqlite_engine, monkeypatch):
         reset_settings()
 
     assert result.exit_code == 0, result.output
-    assert "WH-1: plan" in result.output and "2 of 2 stops" in result.output
+    assert "WH-1: plan" in result.output
+    assert "2 of 2 stops" in result.output
     assert "WH-2: plan" in result.output
     assert "2 plan(s)" in result.output
     with Session(sqlite_engine) as session:

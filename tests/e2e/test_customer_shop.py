@@ -309,7 +309,7 @@ def test_shop_fits_a_phone(browser, shop_app):
     juice.locator(".add-product").click()
     expect(juice_line).to_have_attribute("data-ok", "true")
 
-    # One more carton breaks the pack size; the line says so and offers the next pack.
+    # One more carton breaks the pack size, so the line shows a message and offers the next pack.
     juice.locator(".product-qty input").fill("1")
     juice.locator(".add-product").click()
     expect(juice_line.locator(".cart-qty input")).to_have_value("7")

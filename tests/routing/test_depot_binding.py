@@ -71,7 +71,7 @@ def test_ortools_engine_honours_binding_unsplit():
 
 
 def test_split_by_depot_parts():
-    """One part per depot holds its vehicles and bound stops; unbound stops go to the nearest."""
+    """One part per depot contains its vehicles and bound stops; unbound stops go to the nearest."""
     base = crossed_towns_problem()
     stops = (*base.stops[:-1], Stop(id="free", location=21, demand=(1,)))
     problem = Problem(stops, base.vehicles, base.distance, base.duration)
